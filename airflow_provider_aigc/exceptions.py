@@ -1,0 +1,176 @@
+"""One exception family for every vendor, and the single table that maps vendor codes onto it.
+
+Callers decide on the *class*, never on message text: ``retryable`` says whether a call may be
+repeated inside the hook (with backoff), ``fail_fast`` whether an Airflow task retry is pointless
+(the operator then fails without using its retries).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+MAX_MESSAGE_PAYLOAD = 300
+
+
+def trim(payload: object, limit: int = MAX_MESSAGE_PAYLOAD) -> str:
+    """Shorten a payload for an error message so a huge vendor body never floods a log."""
+    text = payload.decode("utf-8", "replace") if isinstance(payload, (bytes, bytearray)) else str(payload)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
+
+
+class AigcError(Exception):
+    """Base class of every error this provider raises on purpose."""
+
+    retryable: ClassVar[bool] = False
+    fail_fast: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str | None = None,
+        code: str | int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.vendor = vendor
+        self.code = None if code is None else str(code)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep keyword-only state when the exception crosses a process boundary (pickle).
+        return (_rebuild, (type(self), self.message, self.vendor, self.code, self.retry_after))
+
+
+def _rebuild(
+    cls: type[AigcError], message: str, vendor: str | None, code: str | None, retry_after: float | None
+) -> AigcError:
+    return cls(message, vendor=vendor, code=code, retry_after=retry_after)
+
+
+class AigcAuthError(AigcError):
+    """Credentials rejected: fix the connection; retrying cannot help."""
+
+    fail_fast = True
+
+
+class AigcRateLimitError(AigcError):
+    """Short-term rate or concurrency limit: the hook backs off and tries again."""
+
+    retryable = True
+
+
+class AigcQuotaExceededError(AigcError):
+    """A period quota (daily or total) is used up: not retried inside the call."""
+
+
+class AigcInvalidRequestError(AigcError):
+    """The request breaks a documented limit; raised before any paid call where it can be."""
+
+    fail_fast = True
+
+
+class AigcContentRejectedError(AigcError):
+    """The vendor's moderation blocked the prompt: the same prompt gets the same verdict."""
+
+    fail_fast = True
+
+
+class AigcJobFailedError(AigcError):
+    """The vendor accepted the job and then failed it: a task retry resubmits."""
+
+
+class AigcServerError(AigcError):
+    """Transient vendor trouble (5xx, timeouts, malformed bodies): retried with backoff."""
+
+    retryable = True
+
+
+class AigcOutputExpiredError(AigcError):
+    """An output URL is past its validity; the output can no longer be fetched."""
+
+    fail_fast = True
+
+
+class AigcUnknownJobError(AigcError):
+    """The vendor does not know this job id (wrong id, wrong account, or past its validity)."""
+
+    fail_fast = True
+
+
+EXCEPTION_CLASSES: dict[str, type[AigcError]] = {
+    cls.__name__: cls
+    for cls in (
+        AigcError,
+        AigcAuthError,
+        AigcRateLimitError,
+        AigcQuotaExceededError,
+        AigcInvalidRequestError,
+        AigcContentRejectedError,
+        AigcJobFailedError,
+        AigcServerError,
+        AigcOutputExpiredError,
+        AigcUnknownJobError,
+    )
+}
+
+# (vendor, code) -> class. "baidu.sub_task" holds the codes of sub_task_error_code, a separate
+# namespace from Baidu's API error_code. The documents' own tables, nothing else.
+VENDOR_ERROR_CODES: dict[tuple[str, str], type[AigcError]] = {
+    ("zhipu", "10001"): AigcAuthError,
+    ("zhipu", "10002"): AigcAuthError,
+    ("zhipu", "10003"): AigcRateLimitError,
+    ("zhipu", "10004"): AigcQuotaExceededError,
+    ("baidu", "110"): AigcAuthError,
+    ("baidu", "111"): AigcAuthError,
+    ("baidu", "4"): AigcRateLimitError,
+    ("baidu", "13"): AigcRateLimitError,
+    ("baidu", "15"): AigcRateLimitError,
+    ("baidu", "18"): AigcRateLimitError,
+    ("baidu", "17"): AigcQuotaExceededError,
+    ("baidu", "282003"): AigcInvalidRequestError,
+    ("baidu", "282004"): AigcInvalidRequestError,
+    ("baidu", "216100"): AigcInvalidRequestError,
+    ("baidu", "216630"): AigcServerError,
+    ("baidu.sub_task", "501"): AigcContentRejectedError,
+    ("baidu.sub_task", "201"): AigcJobFailedError,
+    ("jumdata", "201"): AigcUnknownJobError,
+    ("jumdata", "202"): AigcContentRejectedError,
+    ("jumdata", "400"): AigcInvalidRequestError,
+    ("jumdata", "404"): AigcInvalidRequestError,
+    ("jumdata", "500"): AigcServerError,
+    ("jumdata", "610"): AigcServerError,
+    ("jumdata", "999"): AigcServerError,
+    ("jumdata", "601"): AigcAuthError,
+    ("jumdata", "602"): AigcAuthError,
+    ("jumdata", "604"): AigcAuthError,
+    ("jumdata", "607"): AigcAuthError,
+    ("jumdata", "606"): AigcRateLimitError,
+    ("jumdata", "609"): AigcRateLimitError,
+}
+
+# Baidu's "access token invalid / expired": the hook refreshes the token once before giving up.
+BAIDU_TOKEN_ERROR_CODES = frozenset({"110", "111"})
+
+
+def error_for_code(vendor: str, code: str | int, message: str) -> AigcError:
+    """Build the taxonomy exception for a vendor's error code; unknown codes count as server errors."""
+    key = (vendor, str(code))
+    cls = VENDOR_ERROR_CODES.get(key, AigcServerError)
+    base_vendor = vendor.split(".", 1)[0]
+    return cls(f"{base_vendor} error {code}: {message}", vendor=base_vendor, code=code)
+
+
+def error_for_http_status(vendor: str, status: int, body: object, retry_after: float | None = None) -> AigcError:
+    """Classify a non-2xx HTTP answer that carries no vendor code we could read."""
+    detail = f"{vendor} answered HTTP {status}: {trim(body)}"
+    if status in (401, 403):
+        return AigcAuthError(f"{detail}. Check the connection's credentials.", vendor=vendor, code=status)
+    if status == 429:
+        return AigcRateLimitError(detail, vendor=vendor, code=status, retry_after=retry_after)
+    if status in (400, 404, 405, 413, 414, 422):
+        return AigcInvalidRequestError(
+            f"{detail}. Check the request and the connection's host (base URL).", vendor=vendor, code=status
+        )
+    return AigcServerError(detail, vendor=vendor, code=status, retry_after=retry_after)

@@ -1,0 +1,207 @@
+"""Plain value types shared by every layer.
+
+They travel through XCom, trigger events and manifests, so each one converts to and from
+JSON primitives without loss (``to_dict`` / ``from_dict``). No Airflow or network imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, Literal
+
+OutputKind = Literal["image", "text"]
+
+
+class JobState(str, Enum):
+    """Vendor-neutral job state; each vendor's own states map onto these four."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED})
+
+
+def utc_now_iso() -> str:
+    """Current time as an ISO 8601 UTC string (the only time format the models carry)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    """Parse an ISO 8601 string from the models; naive values are taken as UTC."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """What a submit operator returns: enough to find the job again, never a credential."""
+
+    vendor: str
+    app: str
+    conn_id: str
+    job_id: str
+    submitted_at: str | None = None
+    request: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobRef:
+        return cls(
+            vendor=str(data["vendor"]),
+            app=str(data["app"]),
+            conn_id=str(data["conn_id"]),
+            job_id=str(data["job_id"]),
+            submitted_at=data.get("submitted_at"),
+            request=dict(data.get("request") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Output:
+    """One generated artefact: an image URL (with its expiry and moderation verdict) or a text."""
+
+    index: int
+    kind: OutputKind
+    url: str | None = None
+    text: str | None = None
+    width: int | None = None
+    height: int | None = None
+    expires_at: str | None = None
+    moderation: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Output:
+        kind = data["kind"]
+        if kind not in ("image", "text"):
+            raise ValueError(f"Output kind must be 'image' or 'text', got {kind!r}")
+        return cls(
+            index=int(data["index"]),
+            kind=kind,
+            url=data.get("url"),
+            text=data.get("text"),
+            width=data.get("width"),
+            height=data.get("height"),
+            expires_at=data.get("expires_at"),
+            moderation=data.get("moderation"),
+        )
+
+
+@dataclass(frozen=True)
+class JobError:
+    """Why a job failed: the taxonomy class name, the vendor's code and its message."""
+
+    type: str
+    message: str
+    code: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobError:
+        code = data.get("code")
+        return cls(type=str(data["type"]), message=str(data["message"]), code=None if code is None else str(code))
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A job as last seen at the vendor.
+
+    ``request`` and ``conn_id`` are carried over from the ``JobRef`` when the sensor knows it, so
+    the archive step can name the prompt in its manifest and read the connection's URL policy.
+    """
+
+    vendor: str
+    app: str
+    job_id: str
+    state: JobState
+    progress: float | None = None
+    outputs: tuple[Output, ...] = ()
+    error: JobError | None = None
+    conn_id: str | None = None
+    request: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state.is_terminal()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "vendor": self.vendor,
+            "app": self.app,
+            "job_id": self.job_id,
+            "state": self.state.value,
+            "progress": self.progress,
+            "outputs": [output.to_dict() for output in self.outputs],
+            "error": self.error.to_dict() if self.error else None,
+            "conn_id": self.conn_id,
+            "request": dict(self.request),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobStatus:
+        progress = data.get("progress")
+        error = data.get("error")
+        return cls(
+            vendor=str(data["vendor"]),
+            app=str(data["app"]),
+            job_id=str(data["job_id"]),
+            state=JobState(data["state"]),
+            progress=None if progress is None else float(progress),
+            outputs=tuple(Output.from_dict(item) for item in data.get("outputs") or ()),
+            error=JobError.from_dict(error) if error else None,
+            conn_id=data.get("conn_id"),
+            request=dict(data.get("request") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class ArchivedObject:
+    """One object written to S3 by the archive step, as listed in ``manifest.json``."""
+
+    bucket: str
+    key: str
+    size: int
+    sha256: str
+    content_type: str
+    index: int
+    kind: OutputKind
+    source_url: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArchivedObject:
+        kind = data["kind"]
+        if kind not in ("image", "text"):
+            raise ValueError(f"ArchivedObject kind must be 'image' or 'text', got {kind!r}")
+        return cls(
+            bucket=str(data["bucket"]),
+            key=str(data["key"]),
+            size=int(data["size"]),
+            sha256=str(data["sha256"]),
+            content_type=str(data["content_type"]),
+            index=int(data["index"]),
+            kind=kind,
+            source_url=data.get("source_url"),
+        )

@@ -1,0 +1,39 @@
+"""The request/response values every vendor module builds and parses.
+
+Transports (the sync and async hooks) turn an ``HttpRequest`` into a real call and hand the
+answer back as an ``HttpResponse``; the vendor modules never touch a socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Method = Literal["GET", "POST"]
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One call to make, relative to the connection's base URL.
+
+    ``path`` starts with "/" and is appended to the base URL as is. At most one of ``json`` and
+    ``form`` is set. ``secret_params`` names query/body fields whose values are credentials, so
+    transports can keep them out of logs and error messages.
+    """
+
+    method: Method
+    path: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    json: Mapping[str, Any] | None = None
+    form: Mapping[str, str] | None = None
+    secret_fields: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What came back: status, raw body and headers (header names lower-cased)."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)

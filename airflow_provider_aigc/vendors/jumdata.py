@@ -1,0 +1,217 @@
+"""Jumdata (聚美智数) AI drawing protocol, sans-IO.
+
+Every call is a form POST signed with ``sha256(appId + appSecret + timestamp)``; answers are
+HTTP 200 envelopes ``{"code", "msg", "taskNo", "charge", "data"}`` whose ``code`` says what happened.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_aigc.exceptions import VENDOR_ERROR_CODES, AigcError, error_for_code
+from airflow_provider_aigc.models import JobState, JobStatus, Output
+from airflow_provider_aigc.vendors.base import HttpRequest
+from airflow_provider_aigc.vendors.common import (
+    Payload,
+    check_app,
+    http_error,
+    is_success,
+    known_params,
+    to_iso_utc,
+    try_decode_json,
+    validate_choice,
+    validate_int,
+    validate_text,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from airflow_provider_aigc.vendors.base import HttpResponse
+
+VENDOR = "jumdata"
+AI_DRAW = "ai_draw"
+APPS = frozenset({AI_DRAW})
+DEFAULT_BASE_URL = "https://api-hw.jumdata.com"
+# The document gives no latency; image models of this kind take tens of seconds.
+DEFAULT_POLL_INTERVAL: dict[str, float] = {AI_DRAW: 5.0}
+
+MAX_TEXT_LENGTH = 100
+RESOLUTIONS = ("1024*1024", "1024*1536", "1536*1024")
+STYLES = (
+    "探索无限",
+    "古风",
+    "二次元",
+    "写实风格",
+    "浮世绘",
+    "low poly",
+    "未来主义",
+    "像素风格",
+    "概念艺术",
+    "赛博朋克",
+    "洛丽塔风格",
+    "巴洛克风格",
+    "超现实主义",
+    "水彩画",
+    "蒸汽波艺术",
+    "油画",
+    "卡通画",
+)
+MIN_IMAGES, MAX_IMAGES, DEFAULT_IMAGES = 1, 6, 1
+# Image URLs are valid for three calendar months from the task's creation (document).
+OUTPUT_VALIDITY_MONTHS = 3
+
+_SOURCE = "Jumdata"
+_OK = "200"
+_SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
+_CREATE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_SECRET_FIELDS = frozenset({"sign"})
+
+
+def sign(app_id: str, app_secret: str, timestamp_ms: int) -> str:
+    """The request signature: lower-case hex ``sha256(appId + appSecret + timestamp)``."""
+    return hashlib.sha256(f"{app_id}{app_secret}{timestamp_ms}".encode()).hexdigest()
+
+
+def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``text`` (1-100 chars), ``resolution``, ``style`` and ``num`` (1-6, default 1), checked as documented."""
+    check_app(VENDOR, app, APPS)
+    values = known_params(VENDOR, app, params, ("text", "resolution", "style", "num"))
+    return {
+        "text": validate_text("text", values.get("text"), source=_SOURCE, max_length=MAX_TEXT_LENGTH),
+        "resolution": validate_choice("resolution", values.get("resolution"), RESOLUTIONS, source=_SOURCE),
+        "style": validate_choice("style", values.get("style"), STYLES, source=_SOURCE),
+        "num": validate_int(
+            "num", values.get("num", DEFAULT_IMAGES), source=_SOURCE, minimum=MIN_IMAGES, maximum=MAX_IMAGES
+        ),
+    }
+
+
+def describe_request(app: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    """The validated request as XCom may show it (it never holds credentials)."""
+    check_app(VENDOR, app, APPS)
+    return dict(request)
+
+
+def build_submit(
+    app: str, request: Mapping[str, Any], app_id: str, app_secret: str, timestamp_ms: int
+) -> HttpRequest:
+    """``POST /ai/draw/submit``: the signed form with the drawing parameters."""
+    fields = {name: str(value) for name, value in validate(app, request).items()}
+    form = {**_auth_form(app_id, app_secret, timestamp_ms), **fields}
+    return HttpRequest("POST", "/ai/draw/submit", form=form, secret_fields=_SECRET_FIELDS)
+
+
+def build_status(job_id: str, app_id: str, app_secret: str, timestamp_ms: int) -> HttpRequest:
+    """``POST /ai/draw/query``: the signed form with the ``taskId``."""
+    task_id = validate_text("job_id", job_id, source=_SOURCE)
+    form = {**_auth_form(app_id, app_secret, timestamp_ms), "taskId": task_id}
+    return HttpRequest("POST", "/ai/draw/query", form=form, secret_fields=_SECRET_FIELDS)
+
+
+def parse_submit(response: HttpResponse) -> str:
+    """The ``data.taskId`` of an accepted job (valid for one month at the vendor)."""
+    payload, data = _data(response)
+    task_id = payload.get_str(data, "taskId")
+    if not task_id.strip():
+        raise payload.malformed("field 'taskId' is blank")
+    return task_id
+
+
+def parse_status(
+    response: HttpResponse,
+    *,
+    job_id: str,
+    app: str,
+    now: datetime,
+    output_ttl_seconds: float | None = None,
+) -> JobStatus:
+    """Map a ``/ai/draw/query`` answer onto ``JobStatus``.
+
+    ``data.status`` 0 (queued or drawing) -> RUNNING, 1 -> SUCCEEDED with ``imgUrls[].image``
+    (``img`` when the list is empty). The document fixes the URL lifetime (``createTime`` + 3
+    months), so ``now`` and ``output_ttl_seconds`` are not needed here.
+    """
+    check_app(VENDOR, app, APPS)
+    payload, data = _data(response)
+    status = payload.get_code(data, "status")
+    if status == "0":
+        return JobStatus(VENDOR, app, job_id, JobState.RUNNING)
+    if status != "1":
+        raise payload.malformed(f"data.status should be 0 or 1, got {status!r}")
+    expires_at = _expires_at(payload, data)
+    urls = [
+        _non_blank(payload, payload.get_str(payload.as_mapping(item, f"imgUrls[{i}]"), "image"), "image")
+        for i, item in enumerate(payload.opt_list(data, "imgUrls") or [])
+    ]
+    if not urls:
+        urls = [_non_blank(payload, payload.opt_str(data, "img") or "", "img")]
+    outputs = tuple(
+        Output(index=i, kind="image", url=url, expires_at=expires_at) for i, url in enumerate(urls)
+    )
+    return JobStatus(VENDOR, app, job_id, JobState.SUCCEEDED, 1.0, outputs)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same wall-clock time ``months`` later, the day clamped to the month's end (Nov 30 -> Feb 28/29)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _auth_form(app_id: str, app_secret: str, timestamp_ms: int) -> dict[str, str]:
+    return {"appId": app_id, "timestamp": str(timestamp_ms), "sign": sign(app_id, app_secret, timestamp_ms)}
+
+
+def _data(response: HttpResponse) -> tuple[Payload, Mapping[str, Any]]:
+    """Check the HTTP status and the envelope's ``code``; return the ``data`` object."""
+    if not is_success(response):
+        raise _http_failure(response)
+    payload = Payload.from_response(VENDOR, response)
+    root = payload.root()
+    code = payload.get_code(root, "code")
+    if code != _OK:
+        raise error_for_code(VENDOR, code, _message(root))
+    return payload, payload.get_mapping(root, "data")
+
+
+def _http_failure(response: HttpResponse) -> AigcError:
+    """A non-2xx answer (undocumented): a Jumdata envelope names the error, else the HTTP status does."""
+    body = try_decode_json(response)
+    if isinstance(body, dict):
+        code = body.get("code")
+        if isinstance(code, (int, str)) and not isinstance(code, bool) and (VENDOR, str(code)) in VENDOR_ERROR_CODES:
+            return error_for_code(VENDOR, code, _message(body))
+    return http_error(VENDOR, response)
+
+
+def _message(root: Mapping[str, Any]) -> str:
+    """``msg`` plus the request number (``taskNo``) and billing flag support will ask about."""
+    msg, task_no, charge = root.get("msg"), root.get("taskNo"), root.get("charge")
+    text = msg if isinstance(msg, str) else "no message"
+    if isinstance(task_no, str) and task_no:
+        text += f" (taskNo {task_no})"
+    if charge is True:
+        text += " (billed)"
+    return text
+
+
+def _non_blank(payload: Payload, url: str, what: str) -> str:
+    if not url.strip():
+        raise payload.malformed(f"{what} URL is blank in a finished task")
+    return url
+
+
+def _expires_at(payload: Payload, data: Mapping[str, Any]) -> str | None:
+    created_text = payload.opt_str(data, "createTime")
+    if created_text is None:
+        return None
+    try:
+        created = datetime.strptime(created_text.strip(), _CREATE_TIME_FORMAT).replace(tzinfo=_SHANGHAI)
+        return to_iso_utc(add_months(created, OUTPUT_VALIDITY_MONTHS))
+    except (ValueError, OverflowError):
+        raise payload.malformed("createTime should be 'YYYY-MM-DD HH:MM:SS'") from None

@@ -1,0 +1,261 @@
+"""Zhipu (AMiner WuDao) protocol: CogView images and news generation, sans-IO.
+
+Both apps share one envelope ``{"status": code, "message", "result"}`` and one status endpoint.
+Credentials travel in the JSON body, so every built request names them in ``secret_fields``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_aigc.exceptions import (
+    VENDOR_ERROR_CODES,
+    AigcAuthError,
+    AigcError,
+    AigcJobFailedError,
+    AigcUnknownJobError,
+    error_for_code,
+)
+from airflow_provider_aigc.models import JobError, JobState, JobStatus, Output
+from airflow_provider_aigc.vendors.base import HttpRequest
+from airflow_provider_aigc.vendors.common import (
+    Payload,
+    check_app,
+    http_error,
+    is_success,
+    known_params,
+    parse_percent,
+    to_iso_utc,
+    try_decode_json,
+    validate_int,
+    validate_text,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from airflow_provider_aigc.vendors.base import HttpResponse
+
+VENDOR = "zhipu"
+COGVIEW = "cogview"
+NEWS = "news_generate"
+APPS = frozenset({COGVIEW, NEWS})
+DEFAULT_BASE_URL = "https://pretrain.aminer.cn/api"
+DEFAULT_QUEUE = "queue1"
+# The documents quote 3-5 min for CogView and about 1 s for news.
+DEFAULT_POLL_INTERVAL: dict[str, float] = {COGVIEW: 15.0, NEWS: 2.0}
+
+_SOURCE = "Zhipu"
+_PATHS = {COGVIEW: "/v1/cogview", NEWS: "/v1/news"}
+_PARAMS = {COGVIEW: ("key", "query"), NEWS: ("key", "content", "max_length")}
+_SECRET_FIELDS = frozenset({"apikey", "apisecret"})
+_DES3_KEY_SIZES = (16, 24)
+
+
+@dataclass(frozen=True)
+class ZhipuKeys:
+    """The ``apikey``/``apisecret`` pair sent in every body; kept out of ``repr`` so logs stay clean."""
+
+    apikey: str = field(repr=False)
+    apisecret: str = field(repr=False)
+
+
+def parse_des3_key(text: str) -> bytes:
+    """The 3DES key from a connection: its UTF-8 text when 16/24 bytes, else base64 of 16/24 bytes.
+
+    Errors never quote the key.
+    """
+    hint = "des3_key must be 16 or 24 bytes of text, or base64 of 16 or 24 bytes"
+    if not isinstance(text, str):
+        raise AigcAuthError(f"{hint}; got {type(text).__name__}", vendor=VENDOR)
+    raw = text.encode("utf-8")
+    if len(raw) not in _DES3_KEY_SIZES:
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise AigcAuthError(f"{hint}; got {len(raw)} bytes that are not base64", vendor=VENDOR) from None
+        if len(raw) not in _DES3_KEY_SIZES:
+            raise AigcAuthError(f"{hint}; its base64 decodes to {len(raw)} bytes", vendor=VENDOR)
+    from Crypto.Cipher import DES3
+
+    try:
+        return DES3.adjust_key_parity(raw)
+    except ValueError:
+        raise AigcAuthError(
+            "des3_key degenerates to single DES (its 8-byte parts repeat); use a key with distinct parts",
+            vendor=VENDOR,
+        ) from None
+
+
+def derive_keys(api_name: str, app_key: str, app_secret: str, des3_key_text: str) -> ZhipuKeys:
+    """Per-API keys: base64(3DES-ECB-PKCS7(key, "api_name:app_key")) and the same over app_secret."""
+    from Crypto.Cipher import DES3
+    from Crypto.Util.Padding import pad
+
+    key = parse_des3_key(des3_key_text)
+
+    def encrypt(secret: str) -> str:
+        plain = f"{api_name}:{secret}".encode()
+        cipher = DES3.new(key, DES3.MODE_ECB)
+        return base64.b64encode(cipher.encrypt(pad(plain, DES3.block_size))).decode("ascii")
+
+    return ZhipuKeys(apikey=encrypt(app_key), apisecret=encrypt(app_secret))
+
+
+def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The body fields to submit: ``key`` (queue, default "queue1") plus the app's own fields."""
+    check_app(VENDOR, app, APPS)
+    values = known_params(VENDOR, app, params, _PARAMS[app])
+    request: dict[str, Any] = {"key": validate_text("key", values.get("key", DEFAULT_QUEUE), source=_SOURCE)}
+    if app == COGVIEW:
+        request["query"] = validate_text("query", values.get("query"), source=_SOURCE)
+    else:
+        request["content"] = validate_text("content", values.get("content"), source=_SOURCE)
+        request["max_length"] = validate_int(
+            "max_length", values.get("max_length"), source=_SOURCE, minimum=1
+        )
+    return request
+
+
+def describe_request(app: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    """The validated request as XCom may show it (it never holds credentials)."""
+    check_app(VENDOR, app, APPS)
+    return dict(request)
+
+
+def build_submit(app: str, request: Mapping[str, Any], keys: ZhipuKeys) -> HttpRequest:
+    """``POST /v1/cogview`` or ``/v1/news`` with a JSON body carrying the keys."""
+    body = {**validate(app, request), "apikey": keys.apikey, "apisecret": keys.apisecret}
+    return HttpRequest("POST", _PATHS[app], json=body, secret_fields=_SECRET_FIELDS)
+
+
+def build_status(job_id: str) -> HttpRequest:
+    """``GET /v1/status?task_id=``: the one status call both apps share (no credentials)."""
+    return HttpRequest(
+        "GET", "/v1/status", params={"task_id": validate_text("job_id", job_id, source=_SOURCE)}
+    )
+
+
+def parse_submit(response: HttpResponse) -> str:
+    """The ``result.task_id`` of an accepted job."""
+    payload, result = _result(response, status_call=False)
+    task_id = payload.get_str(result, "task_id")
+    if not task_id.strip():
+        raise payload.malformed("field 'task_id' is blank")
+    return task_id
+
+
+def parse_status(
+    response: HttpResponse,
+    *,
+    job_id: str,
+    app: str,
+    now: datetime,
+    output_ttl_seconds: float | None = None,
+) -> JobStatus:
+    """Map a ``/v1/status`` answer onto ``JobStatus``.
+
+    Waiting: ``output`` empty or absent (``progress.value`` "0%" -> QUEUED, more -> RUNNING).
+    Done: URLs (cogview) or ``{"text"}`` (news). ``status`` "failed" -> FAILED with ``error``.
+    The documents give no URL lifetime, so expiry is ``updated_at`` + the connection's TTL.
+    """
+    check_app(VENDOR, app, APPS)
+    payload, result = _result(response, status_call=True)
+    state = payload.opt_str(result, "status")
+    payload.opt_number(result, "process_time")
+    if state == "failed":
+        reason = payload.opt_str(result, "error") or "the vendor reported the task as failed"
+        error = JobError(type=AigcJobFailedError.__name__, message=f"zhipu task {job_id} failed: {reason}")
+        return JobStatus(VENDOR, app, job_id, JobState.FAILED, error=error)
+    output = result.get("output")
+    if output is None or (isinstance(output, (dict, list)) and not output):
+        progress = _progress(payload, result)
+        running = JobState.QUEUED if progress == 0.0 else JobState.RUNNING
+        return JobStatus(VENDOR, app, job_id, running, progress)
+    expires_at = _expires_at(payload, result, now, output_ttl_seconds)
+    if app == COGVIEW:
+        if not isinstance(output, list):
+            raise payload.malformed("cogview output should be a list of image URLs")
+        outputs = tuple(
+            Output(index=i, kind="image", url=_url(payload, item, i), expires_at=expires_at)
+            for i, item in enumerate(output)
+        )
+    else:
+        text = payload.get_str(payload.as_mapping(output, "news output"), "text")
+        outputs = (Output(index=0, kind="text", text=text, expires_at=expires_at),)
+    return JobStatus(VENDOR, app, job_id, JobState.SUCCEEDED, 1.0, outputs)
+
+
+def _result(response: HttpResponse, *, status_call: bool) -> tuple[Payload, Mapping[str, Any]]:
+    """Check the HTTP status and the envelope's code; return the ``result`` object."""
+    if not is_success(response):
+        raise _http_failure(response, status_call=status_call)
+    payload = Payload.from_response(VENDOR, response)
+    root = payload.root()
+    code = payload.get_code(root, "status")
+    if code != "0":
+        raise error_for_code(VENDOR, code, _message(root))
+    return payload, payload.get_mapping(root, "result")
+
+
+def _http_failure(response: HttpResponse, *, status_call: bool) -> AigcError:
+    """A non-2xx answer: a Zhipu envelope names the error, anything else is classified by HTTP status."""
+    body = try_decode_json(response)
+    if not isinstance(body, dict):
+        return http_error(VENDOR, response)
+    code = body.get("status")
+    if isinstance(code, (int, str)) and not isinstance(code, bool):
+        if (VENDOR, str(code)) in VENDOR_ERROR_CODES:
+            return error_for_code(VENDOR, code, _message(body))
+        if status_call and response.status == 404 and str(code) == "404":
+            return AigcUnknownJobError(f"zhipu does not know this task: {_message(body)}", vendor=VENDOR)
+    return http_error(VENDOR, response)
+
+
+def _message(root: Mapping[str, Any]) -> str:
+    message = root.get("message")
+    return message if isinstance(message, str) else "no message"
+
+
+def _progress(payload: Payload, result: Mapping[str, Any]) -> float | None:
+    progress = payload.opt_mapping(result, "progress")
+    if progress is None or progress.get("value") is None:
+        return None
+    value = parse_percent(progress.get("value"))
+    if value is None:
+        raise payload.malformed("progress.value should be a percentage such as '37%'")
+    return value
+
+
+def _url(payload: Payload, item: object, index: int) -> str:
+    url = payload.as_str(item, f"output[{index}]")
+    if not url.strip():
+        raise payload.malformed(f"output[{index}] is blank")
+    return url
+
+
+def _expires_at(
+    payload: Payload, result: Mapping[str, Any], now: datetime, ttl_seconds: float | None
+) -> str | None:
+    if ttl_seconds is None:
+        return None
+    updated_text = payload.opt_str(result, "updated_at")
+    updated = now if updated_text is None else _rfc1123(payload, updated_text)
+    if updated.tzinfo is None:
+        updated = updated.replace(tzinfo=timezone.utc)
+    try:
+        return to_iso_utc(updated + timedelta(seconds=ttl_seconds))
+    except OverflowError:
+        raise payload.malformed("updated_at plus the output TTL is out of range") from None
+
+
+def _rfc1123(payload: Payload, text: str) -> datetime:
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        raise payload.malformed("updated_at should be an RFC 1123 date") from None

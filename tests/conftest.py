@@ -1,0 +1,170 @@
+"""Shared fixtures: the vendor simulator and a local S3 endpoint, each a real server on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+SIMULATOR_SPEED = os.environ.get("AIGC_TEST_SIM_SPEED", "20")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server for {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not come up within {timeout} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@dataclass
+class SimulatorServer:
+    """A running simulator process and its control endpoints."""
+
+    url: str
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+        return json.loads(raw) if raw else None
+
+    def config(self, changes: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._call("POST", "/_sim/config", changes))
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/_sim/stats"))
+
+    def reset(self, config: bool = True) -> None:
+        self._call("POST", "/_sim/reset", {"config": config})
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[SimulatorServer]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_aigc.simulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--speed",
+            SIMULATOR_SPEED,
+        ],
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url + "/_sim/health", process)
+        yield SimulatorServer(url=url, process=process)
+    finally:
+        stop(process)
+
+
+@dataclass
+class S3Server:
+    """A moto S3 server on loopback, with a boto3 client bound to it."""
+
+    endpoint_url: str
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    @property
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def make_bucket(self, name: str) -> str:
+        client = self.client
+        try:
+            client.create_bucket(Bucket=name)
+        except client.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        return name
+
+
+def aws_connection_json(endpoint_url: str) -> str:
+    """An Airflow `aws` connection (JSON form) pointing at a local S3 endpoint."""
+    return json.dumps(
+        {
+            "conn_type": "aws",
+            "login": "testing",
+            "password": "testing",
+            "extra": {"endpoint_url": endpoint_url, "region_name": "us-east-1"},
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    saved = {key: os.environ.get(key) for key in _AWS_ENV}
+    try:
+        wait_until_up(url + "/moto-api/", process)
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AIRFLOW_CONN_AWS_DEFAULT": aws_connection_json(url),
+            }
+        )
+        yield S3Server(endpoint_url=url, process=process)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        stop(process)
+
+
+_AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AIRFLOW_CONN_AWS_DEFAULT")
