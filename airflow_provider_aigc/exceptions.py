@@ -162,7 +162,9 @@ def error_for_code(vendor: str, code: str | int, message: str) -> AigcError:
     return cls(f"{base_vendor} error {code}: {message}", vendor=base_vendor, code=code)
 
 
-def error_for_http_status(vendor: str, status: int, body: object, retry_after: float | None = None) -> AigcError:
+def error_for_http_status(
+    vendor: str, status: int, body: object, retry_after: float | None = None
+) -> AigcError:
     """Classify a non-2xx HTTP answer that carries no vendor code we could read."""
     detail = f"{vendor} answered HTTP {status}: {trim(body)}"
     if status in (401, 403):

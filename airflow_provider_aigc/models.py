@@ -115,7 +115,9 @@ class JobError:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobError:
         code = data.get("code")
-        return cls(type=str(data["type"]), message=str(data["message"]), code=None if code is None else str(code))
+        return cls(
+            type=str(data["type"]), message=str(data["message"]), code=None if code is None else str(code)
+        )
 
 
 @dataclass(frozen=True)
