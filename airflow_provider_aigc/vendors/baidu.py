@@ -32,6 +32,7 @@ from airflow_provider_aigc.vendors.common import (
     http_error,
     is_success,
     known_params,
+    read_code,
     to_iso_utc,
     try_decode_json,
     validate_choice,
@@ -140,6 +141,7 @@ def parse_token(response: HttpResponse, now: float) -> AccessToken:
 
 
 def _quote(value: object) -> str:
+    """A vendor's message, shortened; "-" when it sent none."""
     return trim(value, 120) if isinstance(value, str) else "-"
 
 
@@ -175,14 +177,12 @@ def _rpc(path: str, body: Mapping[str, Any], access_token: str) -> HttpRequest:
 def _read(response: HttpResponse) -> tuple[Payload, Mapping[str, Any]]:
     """The top-level object, once Baidu's error envelope and HTTP errors have been raised."""
     body = try_decode_json(response)
-    payload = Payload(VENDOR, body, response.body.decode("utf-8", "replace"))
-    envelope: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
-    code = payload.opt_code(envelope, "error_code")
+    code = read_code(body, "error_code")
     if code is not None and code != "0":
-        message = payload.opt_str(envelope, "error_msg") or "no error_msg"
-        raise error_for_code(VENDOR, code, trim(message))
+        raise error_for_code(VENDOR, code, _quote(body.get("error_msg")))
     if not is_success(response):
         raise http_error(VENDOR, response)
+    payload = Payload(VENDOR, body, response.body.decode("utf-8", "replace"))
     return payload, payload.root()
 
 
@@ -378,7 +378,8 @@ def _reference(given: Mapping[str, Any]) -> dict[str, Any]:
         return {}
     name = present[0]
     if "change_degree" not in given:
-        raise _invalid(f"change_degree (an integer 1-10) is required with {name}")
+        low, high = CHANGE_DEGREE_RANGE
+        raise _invalid(f"change_degree (an integer {low}-{high}) is required with {name}")
     reference = {name: _url(given[name]) if name == "url" else _blob(name, given[name])}
     if "pdf_file_num" in given:
         # The document types the page number as a string.

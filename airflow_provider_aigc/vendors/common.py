@@ -35,7 +35,7 @@ def is_success(response: HttpResponse) -> bool:
     return 200 <= response.status < 300
 
 
-def try_decode_json(response: HttpResponse) -> Any | None:
+def try_decode_json(response: HttpResponse) -> Any:
     """The body as JSON, or None when it is not JSON (a null body carries no vendor code either)."""
     try:
         return json.loads(response.body)
@@ -52,6 +52,16 @@ def decode_json(vendor: str, response: HttpResponse) -> Any:
             f"{vendor} answered HTTP {response.status} with a body that is not JSON: {trim(response.body)}",
             vendor=vendor,
         ) from None
+
+
+def read_code(body: object, key: str) -> str | None:
+    """The vendor code under ``key`` of a decoded error body, when it has one (int or string)."""
+    if not isinstance(body, Mapping):
+        return None
+    code = body.get(key)
+    if isinstance(code, bool) or not isinstance(code, (int, str)):
+        return None
+    return f"{code}".strip()
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -180,6 +190,12 @@ class Payload:
             raise self.malformed(f"{what} should be a string, got {type(value).__name__}")
         return value
 
+    def as_non_blank(self, value: Any, what: str) -> str:
+        """A value that must be a non-blank string (ids, URLs)."""
+        if not isinstance(value, str) or not value.strip():
+            raise self.malformed(f"{what} should be a non-blank string, got {trim(repr(value), 80)}")
+        return value
+
 
 def parse_percent(value: object) -> float | None:
     """A progress text such as "37%" as a fraction (0.37); None unless it is a percent 0-100."""
@@ -193,7 +209,9 @@ def parse_percent(value: object) -> float | None:
 
 
 def to_iso_utc(moment: datetime) -> str:
-    """The models' time format: ISO 8601 in UTC, whole seconds."""
+    """The models' time format: ISO 8601 in UTC, whole seconds; naive values are taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 

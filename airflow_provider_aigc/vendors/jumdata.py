@@ -20,6 +20,7 @@ from airflow_provider_aigc.vendors.common import (
     http_error,
     is_success,
     known_params,
+    read_code,
     to_iso_utc,
     try_decode_json,
     validate_choice,
@@ -77,7 +78,7 @@ def sign(app_id: str, app_secret: str, timestamp_ms: int) -> str:
 
 
 def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """``text`` (1-100 chars), ``resolution``, ``style`` and ``num`` (1-6, default 1), checked as documented."""
+    """``text`` (1-100 chars), ``resolution``, ``style``, ``num`` (1-6, default 1), as documented."""
     check_app(VENDOR, app, APPS)
     values = known_params(VENDOR, app, params, ("text", "resolution", "style", "num"))
     return {
@@ -115,10 +116,7 @@ def build_status(job_id: str, app_id: str, app_secret: str, timestamp_ms: int) -
 def parse_submit(response: HttpResponse) -> str:
     """The ``data.taskId`` of an accepted job (valid for one month at the vendor)."""
     payload, data = _data(response)
-    task_id = payload.get_str(data, "taskId")
-    if not task_id.strip():
-        raise payload.malformed("field 'taskId' is blank")
-    return task_id
+    return payload.as_non_blank(data.get("taskId"), "data.taskId")
 
 
 def parse_status(
@@ -144,11 +142,11 @@ def parse_status(
         raise payload.malformed(f"data.status should be 0 or 1, got {status!r}")
     expires_at = _expires_at(payload, data)
     urls = [
-        _non_blank(payload, payload.get_str(payload.as_mapping(item, f"imgUrls[{i}]"), "image"), "image")
+        payload.as_non_blank(payload.as_mapping(item, f"imgUrls[{i}]").get("image"), f"imgUrls[{i}].image")
         for i, item in enumerate(payload.opt_list(data, "imgUrls") or [])
     ]
     if not urls:
-        urls = [_non_blank(payload, payload.opt_str(data, "img") or "", "img")]
+        urls = [payload.as_non_blank(data.get("img"), "data.img (a finished task without imgUrls)")]
     outputs = tuple(
         Output(index=i, kind="image", url=url, expires_at=expires_at) for i, url in enumerate(urls)
     )
@@ -182,10 +180,9 @@ def _data(response: HttpResponse) -> tuple[Payload, Mapping[str, Any]]:
 def _http_failure(response: HttpResponse) -> AigcError:
     """A non-2xx answer (undocumented): a Jumdata envelope names the error, else the HTTP status does."""
     body = try_decode_json(response)
-    if isinstance(body, dict):
-        code = body.get("code")
-        if isinstance(code, (int, str)) and not isinstance(code, bool) and (VENDOR, str(code)) in VENDOR_ERROR_CODES:
-            return error_for_code(VENDOR, code, _message(body))
+    code = read_code(body, "code")
+    if code is not None and (VENDOR, code) in VENDOR_ERROR_CODES:
+        return error_for_code(VENDOR, code, _message(body))
     return http_error(VENDOR, response)
 
 
@@ -198,12 +195,6 @@ def _message(root: Mapping[str, Any]) -> str:
     if charge is True:
         text += " (billed)"
     return text
-
-
-def _non_blank(payload: Payload, url: str, what: str) -> str:
-    if not url.strip():
-        raise payload.malformed(f"{what} URL is blank in a finished task")
-    return url
 
 
 def _expires_at(payload: Payload, data: Mapping[str, Any]) -> str | None:

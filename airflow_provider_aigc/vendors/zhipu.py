@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from airflow_provider_aigc.vendors.common import (
     is_success,
     known_params,
     parse_percent,
+    read_code,
     to_iso_utc,
     try_decode_json,
     validate_int,
@@ -76,7 +77,8 @@ def parse_des3_key(text: str) -> bytes:
     raw = text.encode("utf-8")
     if len(raw) not in _DES3_KEY_SIZES:
         try:
-            raw = base64.b64decode(text, validate=True)
+            # Padding is optional: a padded base64 of 16 bytes is itself 24 bytes of text.
+            raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
         except (binascii.Error, ValueError):
             raise AigcAuthError(f"{hint}; got {len(raw)} bytes that are not base64", vendor=VENDOR) from None
         if len(raw) not in _DES3_KEY_SIZES:
@@ -144,10 +146,7 @@ def build_status(job_id: str) -> HttpRequest:
 def parse_submit(response: HttpResponse) -> str:
     """The ``result.task_id`` of an accepted job."""
     payload, result = _result(response, status_call=False)
-    task_id = payload.get_str(result, "task_id")
-    if not task_id.strip():
-        raise payload.malformed("field 'task_id' is blank")
-    return task_id
+    return payload.as_non_blank(result.get("task_id"), "result.task_id")
 
 
 def parse_status(
@@ -167,7 +166,7 @@ def parse_status(
     check_app(VENDOR, app, APPS)
     payload, result = _result(response, status_call=True)
     state = payload.opt_str(result, "status")
-    payload.opt_number(result, "process_time")
+    payload.opt_number(result, "process_time")  # not needed downstream; read to reject odd bodies
     if state == "failed":
         reason = payload.opt_str(result, "error") or "the vendor reported the task as failed"
         error = JobError(type=AigcJobFailedError.__name__, message=f"zhipu task {job_id} failed: {reason}")
@@ -182,7 +181,9 @@ def parse_status(
         if not isinstance(output, list):
             raise payload.malformed("cogview output should be a list of image URLs")
         outputs = tuple(
-            Output(index=i, kind="image", url=_url(payload, item, i), expires_at=expires_at)
+            Output(
+                index=i, kind="image", url=payload.as_non_blank(item, f"output[{i}]"), expires_at=expires_at
+            )
             for i, item in enumerate(output)
         )
     else:
@@ -197,8 +198,8 @@ def _result(response: HttpResponse, *, status_call: bool) -> tuple[Payload, Mapp
         raise _http_failure(response, status_call=status_call)
     payload = Payload.from_response(VENDOR, response)
     root = payload.root()
-    code = payload.get_code(root, "status")
-    if code != "0":
+    code = payload.get_int(root, "status")
+    if code != 0:
         raise error_for_code(VENDOR, code, _message(root))
     return payload, payload.get_mapping(root, "result")
 
@@ -206,14 +207,11 @@ def _result(response: HttpResponse, *, status_call: bool) -> tuple[Payload, Mapp
 def _http_failure(response: HttpResponse, *, status_call: bool) -> AigcError:
     """A non-2xx answer: a Zhipu envelope names the error, anything else is classified by HTTP status."""
     body = try_decode_json(response)
-    if not isinstance(body, dict):
-        return http_error(VENDOR, response)
-    code = body.get("status")
-    if isinstance(code, (int, str)) and not isinstance(code, bool):
-        if (VENDOR, str(code)) in VENDOR_ERROR_CODES:
-            return error_for_code(VENDOR, code, _message(body))
-        if status_call and response.status == 404 and str(code) == "404":
-            return AigcUnknownJobError(f"zhipu does not know this task: {_message(body)}", vendor=VENDOR)
+    code = read_code(body, "status")
+    if code is not None and (VENDOR, code) in VENDOR_ERROR_CODES:
+        return error_for_code(VENDOR, code, _message(body))
+    if status_call and response.status == 404 and code == "404":
+        return AigcUnknownJobError(f"zhipu does not know this task: {_message(body)}", vendor=VENDOR)
     return http_error(VENDOR, response)
 
 
@@ -232,13 +230,6 @@ def _progress(payload: Payload, result: Mapping[str, Any]) -> float | None:
     return value
 
 
-def _url(payload: Payload, item: object, index: int) -> str:
-    url = payload.as_str(item, f"output[{index}]")
-    if not url.strip():
-        raise payload.malformed(f"output[{index}] is blank")
-    return url
-
-
 def _expires_at(
     payload: Payload, result: Mapping[str, Any], now: datetime, ttl_seconds: float | None
 ) -> str | None:
@@ -246,8 +237,6 @@ def _expires_at(
         return None
     updated_text = payload.opt_str(result, "updated_at")
     updated = now if updated_text is None else _rfc1123(payload, updated_text)
-    if updated.tzinfo is None:
-        updated = updated.replace(tzinfo=timezone.utc)
     try:
         return to_iso_utc(updated + timedelta(seconds=ttl_seconds))
     except OverflowError:
