@@ -87,6 +87,17 @@ class AigcServerError(AigcError):
     retryable = True
 
 
+class AigcSubmitUnconfirmedError(AigcServerError):
+    """A submit got no readable answer after it was sent: the vendor may have accepted (and billed) it.
+
+    Never retried automatically, neither inside the call nor by an Airflow task retry: check the
+    vendor's console for the job before running the task again.
+    """
+
+    retryable = False
+    fail_fast = True
+
+
 class AigcOutputExpiredError(AigcError):
     """An output URL is past its validity; the output can no longer be fetched."""
 
@@ -110,6 +121,7 @@ EXCEPTION_CLASSES: dict[str, type[AigcError]] = {
         AigcContentRejectedError,
         AigcJobFailedError,
         AigcServerError,
+        AigcSubmitUnconfirmedError,
         AigcOutputExpiredError,
         AigcUnknownJobError,
     )

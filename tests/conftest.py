@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,10 @@ import pytest
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+# Airflow reads its home at import: keep tests away from ~/airflow.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aigc-test-airflow-home-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 SIMULATOR_SPEED = os.environ.get("AIGC_TEST_SIM_SPEED", "20")
 

@@ -65,6 +65,7 @@ def test_retry_flags_follow_the_design() -> None:
         "AigcContentRejectedError",
         "AigcOutputExpiredError",
         "AigcUnknownJobError",
+        "AigcSubmitUnconfirmedError",
     }
     assert not retryable & fail_fast
 

@@ -1,0 +1,115 @@
+"""``BaiduHook``: Baidu ERNIE-ViLG v2 (文心一格, ``txt2imgv2``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow_provider_aigc.exceptions import BAIDU_TOKEN_ERROR_CODES, AigcAuthError, AigcError
+from airflow_provider_aigc.hooks.base import AigcHook, VendorProtocol
+from airflow_provider_aigc.hooks.masking import amask, mask
+from airflow_provider_aigc.hooks.tokens import TOKENS, TokenKey
+from airflow_provider_aigc.vendors import baidu
+from airflow_provider_aigc.vendors.baidu import AccessToken
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from airflow_provider_aigc.hooks.connection import ConnectionSettings
+    from airflow_provider_aigc.vendors.base import HttpRequest, HttpResponse
+
+
+class BaiduHook(AigcHook[AccessToken]):
+    """Baidu ERNIE-ViLG: login = API Key, password = Secret Key.
+
+    The OAuth access token is cached in process memory (``hooks.tokens``) and refreshed five
+    minutes before it expires; when Baidu rejects it anyway (error 110/111) the hook fetches a
+    new one and repeats the call once.
+    """
+
+    conn_type = "aigc_baidu"
+    default_conn_name = "aigc_baidu_default"
+    hook_name = "Baidu ERNIE-ViLG"
+    protocol: ClassVar[VendorProtocol] = baidu
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Fetches a fresh access token: the cheapest call that proves the keys work."""
+        try:
+            token = self._fetch_token(self._settings())
+        except AigcError as error:
+            return False, error.message
+        until = datetime.fromtimestamp(token.expires_at, tz=timezone.utc).isoformat(timespec="seconds")
+        return True, f"Baidu issued an access token for these keys (valid until {until})."
+
+    def _credentials(self, settings: ConnectionSettings, app: str) -> AccessToken:
+        key = self._token_key(settings)
+        token = TOKENS.valid(key, self._clock())
+        if token is not None:
+            return token
+        with TOKENS.fetch_lock(key):
+            return TOKENS.valid(key, self._clock()) or self._fetch_token(settings)
+
+    async def _acredentials(self, settings: ConnectionSettings, app: str) -> AccessToken:
+        key = self._token_key(settings)
+        token = TOKENS.valid(key, self._clock())
+        if token is not None:
+            return token
+        async with TOKENS.async_fetch_lock(key):
+            token = TOKENS.valid(key, self._clock())
+            if token is not None:
+                return token
+            api_key, secret_key = self._keys(settings)
+            token = await self._aexchange(
+                settings,
+                lambda: baidu.build_token_request(api_key, secret_key),
+                self._parse_token,
+                resend_safe=True,
+            )
+            await amask(token.value)
+            return self._keep(key, token)
+
+    def _fetch_token(self, settings: ConnectionSettings) -> AccessToken:
+        api_key, secret_key = self._keys(settings)
+        token = self._exchange(
+            settings,
+            lambda: baidu.build_token_request(api_key, secret_key),
+            self._parse_token,
+            resend_safe=True,
+        )
+        mask(token.value)
+        return self._keep(self._token_key(settings), token)
+
+    def _parse_token(self, response: HttpResponse) -> AccessToken:
+        return baidu.parse_token(response, self._clock())
+
+    def _keep(self, key: TokenKey, token: AccessToken) -> AccessToken:
+        TOKENS.store(key, token)
+        self.log.info("Fetched a Baidu access token (expires in %.0f s)", token.expires_at - self._clock())
+        return token
+
+    def _renew(self, settings: ConnectionSettings, credentials: AccessToken, error: AigcAuthError) -> bool:
+        if error.code not in BAIDU_TOKEN_ERROR_CODES:
+            return False
+        TOKENS.discard(self._token_key(settings), credentials)
+        return True
+
+    def _secrets(self, credentials: AccessToken) -> tuple[str, ...]:
+        return (credentials.value,)
+
+    def _keys(self, settings: ConnectionSettings) -> tuple[str, str]:
+        if not (settings.login and settings.password):
+            raise AigcAuthError(
+                f"connection {settings.conn_id!r} has no Baidu credentials: set login to the API Key"
+                " and password to the Secret Key",
+                vendor=baidu.VENDOR,
+            )
+        return settings.login, settings.password
+
+    def _token_key(self, settings: ConnectionSettings) -> TokenKey:
+        return (settings.base_url, self._keys(settings)[0])
+
+    def _build_submit(self, app: str, request: Mapping[str, Any], credentials: AccessToken) -> HttpRequest:
+        return baidu.build_submit(app, request, credentials.value)
+
+    def _build_status(self, job_id: str, app: str, credentials: AccessToken) -> HttpRequest:
+        return baidu.build_status(job_id, credentials.value)

@@ -1,0 +1,465 @@
+"""``AigcHook``: one Airflow hook shape for every vendor, over the sans-IO ``vendors/`` protocols.
+
+The hook owns what the protocol code must not: the connection, credentials, the sync (requests)
+and async (aiohttp) transports, and the retry policy. The one rule that shapes it: a submit is
+repeated only when the vendor proved it did not take the job (a rate-limit or error answer, or a
+connection that never opened), because a resent submit can buy the job twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from abc import ABC, abstractmethod
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+from airflow.sdk import BaseHook
+
+from airflow_provider_aigc.exceptions import (
+    AigcAuthError,
+    AigcError,
+    AigcInvalidRequestError,
+    AigcServerError,
+    AigcSubmitUnconfirmedError,
+)
+from airflow_provider_aigc.hooks.connection import ConnectionSettings, OutputPolicy, read_settings
+from airflow_provider_aigc.hooks.masking import amask, mask
+from airflow_provider_aigc.hooks.retry import (
+    OnRetry,
+    RetryableFailure,
+    RetryPolicy,
+    acall_with_retries,
+    call_with_retries,
+    parse_retry_after,
+)
+from airflow_provider_aigc.hooks.session import session_for
+from airflow_provider_aigc.hooks.transport import RequestFailed, asend, describe, new_session, redact, send
+from airflow_provider_aigc.models import JobRef, JobStatus, utc_now_iso
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+
+    import requests
+
+    from airflow_provider_aigc.vendors.base import HttpRequest, HttpResponse
+
+__all__ = ["SUBMIT_UNCONFIRMED", "AigcHook", "OutputPolicy", "VendorProtocol"]
+
+C = TypeVar("C")
+T = TypeVar("T")
+
+# ``code`` of the AigcServerError raised when a submit was sent but its outcome is unknown: a task
+# retry would submit (and pay) again, so callers can tell this case from other server trouble.
+SUBMIT_UNCONFIRMED = "submit_unconfirmed"
+
+_NOT_RESUBMITTED = (
+    "the job may have been accepted, so the submit was not repeated (that could pay for it twice);"
+    " look for the job at the vendor before running the task again"
+)
+
+
+class VendorProtocol(Protocol):
+    """The part of a ``vendors/`` module every hook uses (docs/INTERFACES.md); modules satisfy it."""
+
+    VENDOR: str
+    APPS: frozenset[str]
+    DEFAULT_BASE_URL: str
+
+    def validate(self, app: str, params: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def describe_request(self, app: str, request: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def parse_submit(self, response: HttpResponse) -> str: ...
+
+    def parse_status(
+        self,
+        response: HttpResponse,
+        *,
+        job_id: str,
+        app: str,
+        now: datetime,
+        output_ttl_seconds: float | None = None,
+    ) -> JobStatus: ...
+
+
+class AigcHook(BaseHook, ABC, Generic[C]):
+    """Submit jobs to and read job status from one vendor, as the connection ``conn_id`` says.
+
+    :param conn_id: the Airflow connection (host = base URL, login/password = credentials).
+    :param sleep: pause between sync retries (tests pass a recorder instead of sleeping).
+    :param async_sleep: pause between async retries.
+    :param clock: epoch seconds, for signatures, token expiry and output expiry.
+    :param rng: randomness for the backoff jitter.
+    """
+
+    conn_name_attr = "conn_id"
+    conn_type: ClassVar[str]
+    default_conn_name: ClassVar[str]
+    hook_name: ClassVar[str]
+    protocol: ClassVar[VendorProtocol]
+
+    def __init__(
+        self,
+        conn_id: str | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id or self.default_conn_name
+        self._sleep = sleep
+        self._async_sleep = async_sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._resolved: ConnectionSettings | None = None
+        self._session: requests.Session | None = None
+
+    @property
+    def vendor(self) -> str:
+        return self.protocol.VENDOR
+
+    @property
+    def apps(self) -> frozenset[str]:
+        return self.protocol.APPS
+
+    # --- public API --------------------------------------------------------------------------
+
+    def validate(self, app: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Check parameters against the vendor's documented limits (no network, no connection)."""
+        return self.protocol.validate(app, params)
+
+    def submit(self, app: str, params: Mapping[str, Any]) -> JobRef:
+        """Validate, then submit one job; returns its ``JobRef`` (never holding credentials)."""
+        settings = self._settings()
+        request = self.validate(app, self._with_defaults(settings, params))
+        job_id = self._call(
+            settings,
+            app,
+            lambda credentials: self._build_submit(app, request, credentials),
+            self.protocol.parse_submit,
+            resend_safe=False,
+        )
+        return self._job_ref(app, job_id, request)
+
+    def get_status(self, job_id: str, app: str) -> JobStatus:
+        """The job as the vendor reports it now; transient failures are retried."""
+        settings = self._settings()
+        status = self._call(
+            settings,
+            app,
+            lambda credentials: self._build_status(job_id, app, credentials),
+            self._status_parser(settings, job_id, app),
+            resend_safe=True,
+        )
+        return replace(status, conn_id=self.conn_id)
+
+    async def asubmit(self, app: str, params: Mapping[str, Any]) -> JobRef:
+        """``submit`` on an event loop (aiohttp, shared session, non-blocking connection lookup)."""
+        settings = await self._asettings()
+        request = self.validate(app, self._with_defaults(settings, params))
+        job_id = await self._acall(
+            settings,
+            app,
+            lambda credentials: self._build_submit(app, request, credentials),
+            self.protocol.parse_submit,
+            resend_safe=False,
+        )
+        return self._job_ref(app, job_id, request)
+
+    async def aget_status(self, job_id: str, app: str) -> JobStatus:
+        """``get_status`` on an event loop; what the trigger polls with."""
+        settings = await self._asettings()
+        status = await self._acall(
+            settings,
+            app,
+            lambda credentials: self._build_status(job_id, app, credentials),
+            self._status_parser(settings, job_id, app),
+            resend_safe=True,
+        )
+        return replace(status, conn_id=self.conn_id)
+
+    def output_policy(self) -> OutputPolicy:
+        """Which output hosts the archive step may fetch from, and the URL lifetime to assume."""
+        return self._settings().output_policy
+
+    @abstractmethod
+    def test_connection(self) -> tuple[bool, str]:
+        """A cheap check of the connection for the UI: (ok, message without secrets)."""
+
+    def close(self) -> None:
+        """Close the sync HTTP session (async sessions are shared; see ``hooks.session``)."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # --- vendor specifics --------------------------------------------------------------------
+
+    @abstractmethod
+    def _credentials(self, settings: ConnectionSettings, app: str) -> C:
+        """The credentials one call of ``app`` needs (may call the vendor, e.g. for a token)."""
+
+    async def _acredentials(self, settings: ConnectionSettings, app: str) -> C:
+        """``_credentials`` from an event loop; the default suits credentials computed locally."""
+        return self._credentials(settings, app)
+
+    @abstractmethod
+    def _secrets(self, credentials: C) -> tuple[str, ...]:
+        """Derived values in ``credentials`` to register with the secrets masker before use."""
+
+    def _renew(self, settings: ConnectionSettings, credentials: C, error: AigcAuthError) -> bool:
+        """Forget ``credentials`` if ``error`` says they expired; True means: fetch anew and retry once."""
+        return False
+
+    def _with_defaults(self, settings: ConnectionSettings, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Parameters completed from the connection (e.g. the Zhipu queue); the default adds nothing."""
+        return params
+
+    @abstractmethod
+    def _build_submit(self, app: str, request: Mapping[str, Any], credentials: C) -> HttpRequest: ...
+
+    @abstractmethod
+    def _build_status(self, job_id: str, app: str, credentials: C) -> HttpRequest: ...
+
+    # --- connection --------------------------------------------------------------------------
+
+    def _settings(self) -> ConnectionSettings:
+        """The connection, read once per hook instance; its credentials masked at once."""
+        if self._resolved is None:
+            conn = self.get_connection(self.conn_id)
+            settings = self._read(conn, conn.extra_dejson)
+            mask(*settings.secrets())
+            self._resolved = settings
+        return self._resolved
+
+    async def _asettings(self) -> ConnectionSettings:
+        """``_settings`` without blocking the event loop (the triggerer's)."""
+        if self._resolved is None:
+            conn = await get_async_connection(self.conn_id, hook=self)
+            settings = self._read(conn, await get_async_extra_dejson(conn))
+            await amask(*settings.secrets())
+            self._resolved = settings
+        return self._resolved
+
+    def _read(self, conn: Any, extra: Mapping[str, Any]) -> ConnectionSettings:
+        return read_settings(
+            self.conn_id,
+            host=conn.host,
+            port=conn.port,
+            schema=conn.schema,
+            login=conn.login,
+            password=conn.password,
+            extra=extra,
+            default_base_url=self.protocol.DEFAULT_BASE_URL,
+        )
+
+    # --- calls -------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        settings: ConnectionSettings,
+        app: str,
+        build: Callable[[C], HttpRequest],
+        parse: Callable[[HttpResponse], T],
+        *,
+        resend_safe: bool,
+    ) -> T:
+        """A call with credentials: retried per policy, and repeated once with fresh credentials
+        when the vendor says they expired."""
+        credentials = self._credentials(settings, app)
+        mask(*self._secrets(credentials))
+        try:
+            return self._exchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
+        except AigcAuthError as error:
+            if not self._renew(settings, credentials, error):
+                raise
+            self.log.warning("%s rejected the credentials (%s); renewing them once", self.vendor, error.code)
+        credentials = self._credentials(settings, app)
+        mask(*self._secrets(credentials))
+        return self._exchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
+
+    async def _acall(
+        self,
+        settings: ConnectionSettings,
+        app: str,
+        build: Callable[[C], HttpRequest],
+        parse: Callable[[HttpResponse], T],
+        *,
+        resend_safe: bool,
+    ) -> T:
+        """``_call`` on an event loop."""
+        credentials = await self._acredentials(settings, app)
+        await amask(*self._secrets(credentials))
+        try:
+            return await self._aexchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
+        except AigcAuthError as error:
+            if not self._renew(settings, credentials, error):
+                raise
+            self.log.warning("%s rejected the credentials (%s); renewing them once", self.vendor, error.code)
+        credentials = await self._acredentials(settings, app)
+        await amask(*self._secrets(credentials))
+        return await self._aexchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
+
+    def _exchange(
+        self,
+        settings: ConnectionSettings,
+        build: Callable[[], HttpRequest],
+        parse: Callable[[HttpResponse], T],
+        *,
+        resend_safe: bool,
+    ) -> T:
+        """Build, send and parse, with retries; ``build`` runs per attempt (fresh timestamps)."""
+
+        def attempt() -> T:
+            request = build()
+            self.log.debug("%s %s", self.vendor, describe(request))
+            try:
+                response = send(self._requests_session(), settings.base_url, request, settings.timeout)
+            except RequestFailed as failure:
+                raise self._no_answer(settings, request, failure, resend_safe=resend_safe) from None
+            return self._parse(request, response, parse, resend_safe=resend_safe)
+
+        return call_with_retries(
+            attempt,
+            self._policy(settings),
+            sleep=self._sleep,
+            rng=self._rng,
+            on_retry=self._retry_logger(settings),
+        )
+
+    async def _aexchange(
+        self,
+        settings: ConnectionSettings,
+        build: Callable[[], HttpRequest],
+        parse: Callable[[HttpResponse], T],
+        *,
+        resend_safe: bool,
+    ) -> T:
+        """``_exchange`` over the loop's shared aiohttp session."""
+
+        async def attempt() -> T:
+            request = build()
+            self.log.debug("%s %s", self.vendor, describe(request))
+            try:
+                response = await asend(
+                    session_for(settings.base_url), settings.base_url, request, settings.timeout
+                )
+            except RequestFailed as failure:
+                raise self._no_answer(settings, request, failure, resend_safe=resend_safe) from None
+            return self._parse(request, response, parse, resend_safe=resend_safe)
+
+        return await acall_with_retries(
+            attempt,
+            self._policy(settings),
+            sleep=self._async_sleep,
+            rng=self._rng,
+            on_retry=self._retry_logger(settings),
+        )
+
+    def _no_answer(
+        self, settings: ConnectionSettings, request: HttpRequest, failure: RequestFailed, *, resend_safe: bool
+    ) -> Exception:
+        """The error for a call that got no HTTP answer: retryable unless a submit may have landed."""
+        where = f"{self.vendor} {request.method} {settings.base_url}{request.path}"
+        if failure.sent and not resend_safe:
+            return AigcSubmitUnconfirmedError(
+                f"{where} got no answer after the request was sent ({failure.reason}); {_NOT_RESUBMITTED}",
+                vendor=self.vendor,
+                code=SUBMIT_UNCONFIRMED,
+            )
+        return RetryableFailure(
+            AigcServerError(f"{where} got no answer ({failure.reason})", vendor=self.vendor)
+        )
+
+    def _parse(
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        parse: Callable[[HttpResponse], T],
+        *,
+        resend_safe: bool,
+    ) -> T:
+        """Parse an answer; mark retryable errors for the retry loop.
+
+        A submit is repeated only when the answer carried a vendor code or an HTTP error status
+        (``error.code``): a malformed 2xx body may still mean the job was accepted.
+        """
+        if 300 <= response.status < 400:
+            target = urlsplit(response.headers.get("location", ""))._replace(query="", fragment="").geturl()
+            raise AigcInvalidRequestError(
+                f"{self.vendor} answered HTTP {response.status} to {request.method} {request.path},"
+                f" redirecting to {redact(target, request) or 'nowhere'}; set the connection's host to"
+                " the base URL it points to",
+                vendor=self.vendor,
+                code=response.status,
+            )
+        try:
+            return parse(response)
+        except AigcError as error:
+            if not error.retryable:
+                raise
+            if error.retry_after is None:
+                error.retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
+            if resend_safe or error.code is not None:
+                raise RetryableFailure(error) from None
+            raise AigcSubmitUnconfirmedError(
+                f"{error.message}; {_NOT_RESUBMITTED}", vendor=self.vendor, code=SUBMIT_UNCONFIRMED
+            ) from error
+
+    def _policy(self, settings: ConnectionSettings) -> RetryPolicy:
+        return RetryPolicy(max_retries=settings.max_retries)
+
+    def _retry_logger(self, settings: ConnectionSettings) -> OnRetry:
+        def log_retry(error: AigcError, retry_number: int, delay: float) -> None:
+            self.log.warning(
+                "%s call failed (%s: %s); retry %d of %d in %.1f s",
+                self.vendor,
+                type(error).__name__,
+                error.message,
+                retry_number,
+                settings.max_retries,
+                delay,
+            )
+
+        return log_retry
+
+    def _requests_session(self) -> requests.Session:
+        if self._session is None:
+            self._session = new_session()
+        return self._session
+
+    # --- results -----------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), tz=timezone.utc)
+
+    def _status_parser(
+        self, settings: ConnectionSettings, job_id: str, app: str
+    ) -> Callable[[HttpResponse], JobStatus]:
+        def parse(response: HttpResponse) -> JobStatus:
+            return self.protocol.parse_status(
+                response,
+                job_id=job_id,
+                app=app,
+                now=self._now(),
+                output_ttl_seconds=settings.output_policy.output_ttl_seconds,
+            )
+
+        return parse
+
+    def _job_ref(self, app: str, job_id: str, request: Mapping[str, Any]) -> JobRef:
+        self.log.info("%s accepted %s job %s", self.vendor, app, job_id)
+        return JobRef(
+            vendor=self.vendor,
+            app=app,
+            conn_id=self.conn_id,
+            job_id=job_id,
+            submitted_at=utc_now_iso(),
+            request=self.protocol.describe_request(app, request),
+        )

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from airflow_provider_aigc.exceptions import AigcAuthError, AigcInvalidRequestError
+from airflow_provider_aigc.hooks.zhipu import ZhipuHook
+from airflow_provider_aigc.models import JobState
+from airflow_provider_aigc.vendors.zhipu import derive_keys
+from tests.unit.hooks.fakes import (
+    ZHIPU_IMAGE,
+    ZHIPU_TASK_ID,
+    FakeVendor,
+    Reply,
+    zhipu_accepted,
+    zhipu_done,
+    zhipu_error,
+    zhipu_waiting,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+CONSOLE = {"login": "demo-zhipu-console-apikey", "password": "demo-zhipu-console-apisecret"}
+DERIVE = {
+    "app_key": "demo-zhipu-app-key",
+    "app_secret": "demo-zhipu-app-secret",
+    "des3_key": "demo-zhipu-des3-key-24b!",
+}
+
+
+def test_class_attributes() -> None:
+    assert ZhipuHook.conn_type == "aigc_zhipu"
+    assert ZhipuHook.default_conn_name == "aigc_zhipu_default"
+    assert ZhipuHook.hook_name == "Zhipu AIGC (CogView, news)"
+    assert ZhipuHook.conn_name_attr == "conn_id"
+    assert ZhipuHook().conn_id == "aigc_zhipu_default"
+    assert ZhipuHook().vendor == "zhipu"
+    assert ZhipuHook().apps == frozenset({"cogview", "news_generate"})
+
+
+def test_submit_with_console_keys_sends_them_as_they_are(
+    vendor: FakeVendor, make_hook: Callable[..., Any]
+) -> None:
+    vendor.script("/v1/cogview", Reply(zhipu_accepted()))
+    hook = make_hook(ZhipuHook, **CONSOLE)
+
+    ref = hook.submit("cogview", {"query": "美国男篮大战中国男篮"})
+
+    (seen,) = vendor.seen("/v1/cogview")
+    assert seen.method == "POST"
+    assert seen.json == {
+        "key": "queue1",
+        "query": "美国男篮大战中国男篮",
+        "apikey": "demo-zhipu-console-apikey",
+        "apisecret": "demo-zhipu-console-apisecret",
+    }
+    assert (ref.vendor, ref.app, ref.conn_id, ref.job_id) == ("zhipu", "cogview", hook.conn_id, ZHIPU_TASK_ID)
+    assert ref.request == {"key": "queue1", "query": "美国男篮大战中国男篮"}
+    assert ref.submitted_at is not None
+
+
+@pytest.mark.parametrize(
+    ("app", "params", "path"),
+    [
+        ("cogview", {"query": "睡莲"}, "/v1/cogview"),
+        ("news_generate", {"content": "神州十三号飞船发射成功", "max_length": "100"}, "/v1/news"),
+    ],
+)
+def test_submit_derives_per_api_keys_and_uses_the_connection_queue(
+    vendor: FakeVendor, make_hook: Callable[..., Any], app: str, params: dict[str, Any], path: str
+) -> None:
+    vendor.script(path, Reply(zhipu_accepted(app)))
+    hook = make_hook(ZhipuHook, queue="queue7", **DERIVE)
+
+    ref = hook.submit(app, params)
+
+    expected = derive_keys(app, DERIVE["app_key"], DERIVE["app_secret"], DERIVE["des3_key"])
+    body = vendor.seen(path)[0].json
+    assert (body["apikey"], body["apisecret"]) == (expected.apikey, expected.apisecret)
+    assert body["key"] == "queue7"
+    assert "apikey" not in ref.request
+    assert "apisecret" not in ref.request
+
+
+def test_an_explicit_queue_parameter_wins_over_the_connection(
+    vendor: FakeVendor, make_hook: Callable[..., Any]
+) -> None:
+    vendor.script("/v1/cogview", Reply(zhipu_accepted()))
+    hook = make_hook(ZhipuHook, queue="queue7", **CONSOLE)
+    hook.submit("cogview", {"query": "睡莲", "key": "queue2"})
+    assert vendor.seen("/v1/cogview")[0].json["key"] == "queue2"
+
+
+def test_get_status_maps_waiting_and_done(vendor: FakeVendor, make_hook: Callable[..., Any]) -> None:
+    vendor.script("/v1/status", Reply(zhipu_waiting("37%")), Reply(zhipu_done()))
+    hook = make_hook(ZhipuHook, output_ttl_seconds=3600, **CONSOLE)
+
+    running = hook.get_status(ZHIPU_TASK_ID, "cogview")
+    done = hook.get_status(ZHIPU_TASK_ID, "cogview")
+
+    assert vendor.seen("/v1/status")[0].query == {"task_id": ZHIPU_TASK_ID}
+    assert (running.state, running.progress, running.conn_id) == (JobState.RUNNING, 0.37, hook.conn_id)
+    assert done.state is JobState.SUCCEEDED
+    assert [output.url for output in done.outputs] == [ZHIPU_IMAGE]
+    # updated_at "Fri, 16 Jul 2021 09:11:31 GMT" + the connection's one-hour TTL
+    assert done.outputs[0].expires_at == "2021-07-16T10:11:31+00:00"
+    assert done.conn_id == hook.conn_id
+
+
+def test_vendor_auth_error_is_raised_without_retry(vendor: FakeVendor, make_hook: Callable[..., Any]) -> None:
+    vendor.script("/v1/cogview", Reply(zhipu_error(10002, "apikey校验不成功")))
+    hook = make_hook(ZhipuHook, **CONSOLE)
+    with pytest.raises(AigcAuthError, match="10002"):
+        hook.submit("cogview", {"query": "睡莲"})
+    assert len(vendor.seen("/v1/cogview")) == 1
+
+
+def test_missing_credentials_say_which_fields_to_set(
+    vendor: FakeVendor, make_hook: Callable[..., Any]
+) -> None:
+    hook = make_hook(ZhipuHook, login="demo-zhipu-console-apikey", app_key="demo-zhipu-app-key")
+    with pytest.raises(AigcAuthError) as raised:
+        hook.submit("cogview", {"query": "睡莲"})
+    message = raised.value.message
+    assert "set login and password" in message
+    assert "the password is missing" in message
+    assert "missing: app_secret, des3_key" in message
+    assert "demo-zhipu-console-apikey" not in message
+    assert vendor.requests == []
+
+
+def test_invalid_parameters_fail_before_any_call(vendor: FakeVendor, make_hook: Callable[..., Any]) -> None:
+    hook = make_hook(ZhipuHook, **CONSOLE)
+    with pytest.raises(AigcInvalidRequestError):
+        hook.submit("news_generate", {"content": "x", "max_length": 0})
+    assert hook.validate("cogview", {"query": "睡莲"}) == {"key": "queue1", "query": "睡莲"}
+    assert vendor.requests == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "ok", "phrase"),
+    [
+        (CONSOLE, True, "Console apikey/apisecret"),
+        (DERIVE, True, "derived for cogview, news_generate"),
+        ({"app_key": "demo-zhipu-app-key"}, False, "missing: app_secret, des3_key"),
+        ({**DERIVE, "des3_key": "short"}, False, "des3_key must be 16 or 24 bytes"),
+    ],
+)
+def test_test_connection_checks_credentials_without_calling_zhipu(
+    vendor: FakeVendor, make_hook: Callable[..., Any], fields: dict[str, str], ok: bool, phrase: str
+) -> None:
+    result, message = make_hook(ZhipuHook, **fields).test_connection()
+    assert result is ok
+    assert phrase in message
+    assert vendor.requests == []
