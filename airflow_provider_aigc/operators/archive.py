@@ -1,0 +1,219 @@
+"""``AigcArchiveToS3Operator``: stream a finished job's outputs into S3 and leave a manifest.
+
+Import-light on purpose: boto3, requests and the Amazon provider are imported when the task
+runs, not when a DAG file is parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import Asset, BaseOperator
+
+from airflow_provider_aigc.archive.keys import DEFAULT_KEY_TEMPLATE, normalise_prefix, validate_key_template
+from airflow_provider_aigc.archive.url_policy import UrlPolicy
+from airflow_provider_aigc.exceptions import AigcInvalidRequestError
+from airflow_provider_aigc.models import JobState, JobStatus
+from airflow_provider_aigc.operators.failures import fail_fast_on_permanent_errors
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context, XComArg
+
+    from airflow_provider_aigc.archive.copier import ArchiveResult
+    from airflow_provider_aigc.hooks.connection import OutputPolicy
+
+DEFAULT_MAX_OBJECT_BYTES = 50 * 1024 * 1024
+# Where a Jinja expression, statement or comment starts in a templated field.
+_JINJA_START = re.compile(r"\{[{%#]")
+
+
+def connection_output_policy(vendor: str, conn_id: str | None) -> OutputPolicy:
+    """The output policy of the vendor connection the job ran on (defaults when it is unknown)."""
+    from airflow_provider_aigc.hooks.connection import OutputPolicy
+
+    if conn_id is None:
+        return OutputPolicy()
+    from airflow_provider_aigc.hooks import hook_class_for
+
+    return hook_class_for(vendor)(conn_id).output_policy()
+
+
+def archive_asset(s3_bucket: str, s3_key_prefix: str) -> Asset | None:
+    """The asset a DAG can schedule on: the bucket and the static part of the (templated) prefix.
+
+    None when the bucket itself is templated, since the asset must be known when the DAG is parsed.
+    """
+    if _JINJA_START.search(s3_bucket) or not s3_bucket:
+        return None
+    static_prefix = _JINJA_START.split(s3_key_prefix, maxsplit=1)[0]
+    return Asset(uri=f"s3://{s3_bucket}/{normalise_prefix(static_prefix)}")
+
+
+def _as_list(outlets: Any) -> list[Any]:
+    if outlets is None:
+        return []
+    return list(outlets) if isinstance(outlets, (list, tuple)) else [outlets]
+
+
+class AigcArchiveToS3Operator(BaseOperator):
+    """Stream every output of a finished AIGC job into S3, then write ``manifest.json``.
+
+    Images are streamed from the vendor's URLs into S3 (never held whole in memory), with sha256,
+    size and the content type read from the bytes; text outputs (news) become ``.txt`` objects.
+    Objects land at ``{prefix}/{vendor}/{app}/{job_id}/{index}.{ext}`` (see ``key_template``), and
+    ``manifest.json`` is written beside them last, so its presence means the archive is complete.
+    Re-running the task is idempotent: a complete archive is found again and nothing is
+    downloaded. The task returns the archived objects (``ArchivedObject`` dicts) and updates the
+    asset ``s3://{s3_bucket}/{static part of s3_key_prefix}``, with the rendered prefix and the
+    manifest key in the asset event's extra.
+
+    Output URLs are fetched only over http(s) and never from private, loopback, link-local,
+    multicast, reserved or cloud-metadata addresses (checked on the resolved addresses, on every
+    redirect and on the connected socket) unless ``allow_private_output_hosts`` is set; the
+    vendor connection's ``allowed_output_hosts`` and ``allow_private_output_hosts`` extras apply
+    unless the arguments below override them.
+
+    Failures: an expired output (past its ``expires_at``, or a URL answering 403/404/410), a
+    refused URL or a body over ``max_object_bytes`` fail the task without using its retries;
+    5xx answers, timeouts and broken streams use the retries, and the retry completes the archive.
+
+    :param job: The ``JobStatus`` dict of a SUCCEEDED job, usually ``wait.output`` of an
+        ``AigcJobSensor`` (templated).
+    :param s3_bucket: The bucket to archive into (templated).
+    :param s3_key_prefix: Key prefix of the archive, e.g. ``"cogview/{{ ds }}"`` (templated).
+    :param aws_conn_id: The Airflow AWS connection used through ``S3Hook``.
+    :param key_template: ``str.format`` template of object keys with the fields ``prefix``,
+        ``vendor``, ``app``, ``job_id``, ``index`` and ``ext``; it must start with ``{prefix}/``,
+        have ``{job_id}`` in its directory part and ``{index}`` in its file name. The manifest
+        goes in the same directory. Default ``{prefix}/{vendor}/{app}/{job_id}/{index}.{ext}``.
+    :param max_concurrency: How many outputs of the job are copied at the same time.
+    :param max_object_bytes: The largest object accepted (default 50 MiB); a larger body aborts
+        its upload, leaving no partial object.
+    :param replace: Copy again even when a complete archive (manifest) already exists.
+    :param skip_blocked: Skip outputs the vendor's moderation marked ``block`` (they are listed
+        in the manifest's ``skipped``); False archives them too.
+    :param allow_private_output_hosts: Allow output URLs on private and loopback addresses (the
+        simulator needs it); None takes the vendor connection's setting.
+    :param allowed_output_hosts: Host names output URLs may use (exact, or ``*.suffix``); None
+        takes the vendor connection's setting, an empty list allows any public host.
+    :param download_timeout: Seconds to wait for a connection to an output URL, and between its bytes.
+    """
+
+    template_fields: Sequence[str] = ("job", "s3_bucket", "s3_key_prefix")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"job": "json"}
+    ui_color = "#e4f0ff"
+
+    def __init__(
+        self,
+        *,
+        job: Mapping[str, Any] | XComArg,
+        s3_bucket: str,
+        s3_key_prefix: str = "",
+        aws_conn_id: str | None = "aws_default",
+        key_template: str | None = None,
+        max_concurrency: int = 4,
+        max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+        replace: bool = False,
+        skip_blocked: bool = True,
+        allow_private_output_hosts: bool | None = None,
+        allowed_output_hosts: Sequence[str] | None = None,
+        download_timeout: float = 60.0,
+        **kwargs: Any,
+    ) -> None:
+        if max_concurrency < 1:
+            raise AigcInvalidRequestError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        if max_object_bytes < 1:
+            raise AigcInvalidRequestError(f"max_object_bytes must be at least 1, got {max_object_bytes}")
+        if isinstance(allowed_output_hosts, str):
+            raise AigcInvalidRequestError("allowed_output_hosts must be a list of host names, not a string")
+        template = key_template or DEFAULT_KEY_TEMPLATE
+        validate_key_template(template)
+        outlet_asset = archive_asset(s3_bucket, s3_key_prefix)
+        outlets = _as_list(kwargs.get("outlets"))
+        if outlet_asset is not None and outlet_asset not in outlets:
+            kwargs["outlets"] = [*outlets, outlet_asset]
+        super().__init__(**kwargs)
+        self.outlet_asset = outlet_asset
+        self.job = job
+        self.key_template = template
+        self.s3_bucket = s3_bucket
+        self.s3_key_prefix = s3_key_prefix
+        self.aws_conn_id = aws_conn_id
+        self.max_concurrency = max_concurrency
+        self.max_object_bytes = max_object_bytes
+        self.replace = replace
+        self.skip_blocked = skip_blocked
+        self.allow_private_output_hosts = allow_private_output_hosts
+        self.allowed_output_hosts = None if allowed_output_hosts is None else tuple(allowed_output_hosts)
+        self.download_timeout = download_timeout
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        with fail_fast_on_permanent_errors():
+            status = self._succeeded_job()
+            result = self._archive(status)
+        if self.outlet_asset is not None:
+            context["outlet_events"][self.outlet_asset].extra.update(
+                {
+                    "bucket": self.s3_bucket,
+                    "prefix": normalise_prefix(self.s3_key_prefix),
+                    "manifest_key": result.manifest_key,
+                    "vendor": status.vendor,
+                    "app": status.app,
+                    "job_id": status.job_id,
+                }
+            )
+        return [item.to_dict() for item in result.objects]
+
+    def _succeeded_job(self) -> JobStatus:
+        if not isinstance(self.job, Mapping):
+            raise AigcInvalidRequestError(
+                f"job must be a JobStatus dict (an AigcJobSensor's output), got {type(self.job).__name__}"
+            )
+        try:
+            status = JobStatus.from_dict(dict(self.job))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AigcInvalidRequestError(
+                f"job is not a JobStatus dict (an AigcJobSensor's output): {exc!r}"
+            ) from None
+        if status.state is not JobState.SUCCEEDED:
+            error = f" ({status.error.type}: {status.error.message})" if status.error else ""
+            raise AigcInvalidRequestError(
+                f"{status.vendor} job {status.job_id} is {status.state.value}{error}, not SUCCEEDED: "
+                "only finished jobs can be archived. Pass the AigcJobSensor's output as job."
+            )
+        return status
+
+    def _archive(self, status: JobStatus) -> ArchiveResult:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        from airflow_provider_aigc.archive.copier import ArchiveCopier
+
+        connection = connection_output_policy(status.vendor, status.conn_id)
+        policy = UrlPolicy(
+            allowed_hosts=(
+                connection.allowed_output_hosts
+                if self.allowed_output_hosts is None
+                else self.allowed_output_hosts
+            ),
+            allow_private=(
+                connection.allow_private_output_hosts
+                if self.allow_private_output_hosts is None
+                else self.allow_private_output_hosts
+            ),
+        )
+        copier = ArchiveCopier(
+            S3Hook(aws_conn_id=self.aws_conn_id).get_conn(),
+            bucket=self.s3_bucket,
+            prefix=self.s3_key_prefix,
+            policy=policy,
+            key_template=self.key_template,
+            max_concurrency=self.max_concurrency,
+            max_object_bytes=self.max_object_bytes,
+            skip_blocked=self.skip_blocked,
+            replace=self.replace,
+            timeout=self.download_timeout,
+            output_ttl_seconds=connection.output_ttl_seconds,
+        )
+        return copier.archive(status)
