@@ -1,0 +1,32 @@
+"""The aiohttp application: every vendor's routes plus ``/_sim``, over one shared state."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from airflow_provider_aigc.simulator import admin, baidu, jumdata, zhipu
+from airflow_provider_aigc.simulator.config import SimulatorConfig
+from airflow_provider_aigc.simulator.state import STATE, SimState
+
+if TYPE_CHECKING:
+    from airflow_provider_aigc.simulator.clock import Clock
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request.app[STATE].stats.requests_total += 1
+    return await handler(request)
+
+
+def build_app(config: SimulatorConfig | None = None, clock: Clock | None = None) -> web.Application:
+    """A simulator application; serve it with ``serve`` or aiohttp's runners and test utilities."""
+    app = web.Application(middlewares=[count_requests])
+    app[STATE] = SimState(config or SimulatorConfig(), clock)
+    for module in (zhipu, baidu, jumdata, admin):
+        app.add_routes(module.routes())
+    return app

@@ -1,0 +1,71 @@
+"""Everything one simulator instance remembers, shared by the handlers through the app."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from airflow_provider_aigc.simulator.clock import Clock, SystemClock
+from airflow_provider_aigc.simulator.jobs import JobStore
+from airflow_provider_aigc.simulator.signing import UrlSigner
+from airflow_provider_aigc.simulator.stats import Stats
+
+if TYPE_CHECKING:
+    from airflow_provider_aigc.simulator.config import SimulatorConfig
+
+
+@dataclass
+class Token:
+    """A Baidu access token: valid until ``expires_at`` and for ``max_calls`` API calls."""
+
+    expires_at: float
+    max_calls: int | None
+    calls: int = 0
+
+
+class SimState:
+    """Config, clock, random generator, jobs, tokens and counters of one simulator."""
+
+    def __init__(self, config: SimulatorConfig, clock: Clock | None = None) -> None:
+        self.startup_config = config.copy()
+        self.config = config.copy()
+        self.clock: Clock = clock or SystemClock()
+        self.rng = random.Random(config.seed)
+        secret = os.urandom(32) if config.seed is None else hashlib.sha256(b"sim%d" % config.seed).digest()
+        self.signer = UrlSigner(secret)
+        self.jobs = JobStore()
+        self.tokens: dict[str, Token] = {}
+        self.stats = Stats()
+        self._serial = itertools.count(1)
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def serial(self) -> int:
+        """A fresh number for request ids (log_id, taskNo), kept apart from the seeded generator."""
+        return next(self._serial)
+
+    def configure(self, patch: dict[str, object]) -> SimulatorConfig:
+        """Merge ``patch`` into the config (raises ``ValueError`` and changes nothing if invalid)."""
+        self.config = self.config.merged(patch)
+        if patch.get("seed") is not None:
+            self.rng.seed(self.config.seed)
+        return self.config
+
+    def reset(self, *, config: bool) -> None:
+        """Forget jobs, tokens and counters; with ``config`` also return to the start-up config."""
+        self.jobs.clear()
+        self.tokens.clear()
+        self.stats = Stats()
+        if config:
+            self.config = self.startup_config.copy()
+            self.rng.seed(self.config.seed)
+
+
+STATE = web.AppKey("state", SimState)
