@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -106,7 +107,10 @@ class BaiduHook(AigcHook[AccessToken]):
         return settings.login, settings.password
 
     def _token_key(self, settings: ConnectionSettings) -> TokenKey:
-        return (settings.base_url, self._keys(settings)[0])
+        """Cache key: a token is only reused by a connection holding the same API Key *and* Secret Key."""
+        api_key, secret_key = self._keys(settings)
+        secret_digest = hashlib.sha256(f"{api_key}\0{secret_key}".encode()).hexdigest()
+        return (settings.base_url, secret_digest)
 
     def _build_submit(self, app: str, request: Mapping[str, Any], credentials: AccessToken) -> HttpRequest:
         return baidu.build_submit(app, request, credentials.value)

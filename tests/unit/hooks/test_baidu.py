@@ -162,6 +162,22 @@ def test_tokens_are_kept_per_api_key(
     assert [call.query["client_id"] for call in vendor.seen(TOKEN)] == ["demo-baidu-api-key", "other-api-key"]
 
 
+def test_a_wrong_secret_key_never_borrows_a_cached_token(
+    vendor: FakeVendor, make_hook: Callable[..., Any], connection: Any
+) -> None:
+    vendor.script(TOKEN, Reply(baidu_token(FIRST)), Reply(baidu_token(SECOND)))
+    vendor.script(STATUS, Reply(baidu_done()))
+    make_hook(BaiduHook, **KEYS).get_status(BAIDU_TASK_ID, "txt2imgv2")
+    same_key_wrong_secret = connection(
+        "wrong_secret", "aigc_baidu", host=vendor.url, login=KEYS["login"], password="not-the-secret"
+    )
+    BaiduHook(same_key_wrong_secret).get_status(BAIDU_TASK_ID, "txt2imgv2")
+    assert [call.query["client_secret"] for call in vendor.seen(TOKEN)] == [
+        KEYS["password"],
+        "not-the-secret",
+    ]
+
+
 def test_missing_keys_fail_before_any_call(vendor: FakeVendor, make_hook: Callable[..., Any]) -> None:
     with pytest.raises(AigcAuthError, match="set login to the API Key and password to the Secret Key"):
         make_hook(BaiduHook, login="demo-baidu-api-key").get_status(BAIDU_TASK_ID, "txt2imgv2")
