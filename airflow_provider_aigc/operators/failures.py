@@ -13,11 +13,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
-def advice(error_class: type[AigcError]) -> str:
-    """What the error class means to the user: the first line of its docstring."""
-    return (error_class.__doc__ or "").strip().splitlines()[0]
-
-
 @contextmanager
 def fail_fast_on_permanent_errors() -> Iterator[None]:
     """Turn an ``AigcError`` whose class is ``fail_fast`` into ``AirflowFailException``.
@@ -32,6 +27,11 @@ def fail_fast_on_permanent_errors() -> Iterator[None]:
         if not error.fail_fast:
             raise
         raise AirflowFailException(
-            f"{type(error).__name__}: {error.message} ({advice(type(error))} "
+            f"{type(error).__name__}: {error.message} ({_advice(type(error))} "
             "The task fails without using its retries.)"
         ) from error
+
+
+def _advice(error_class: type[AigcError]) -> str:
+    """What the error class means to the user: the first line of its docstring."""
+    return (error_class.__doc__ or "").strip().splitlines()[0]

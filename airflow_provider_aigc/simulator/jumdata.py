@@ -60,6 +60,7 @@ MAX_TEXT = 100
 MAX_IMAGES = 6
 IMAGE_PATH = "/jumdata-ai/draw/{task}/{index}.png"
 URL_MONTHS = 3
+TASK_ID_MONTHS = 1  # "taskId (有效期一个月)": queries after that answer 201
 
 
 class Refused(ValueError):
@@ -162,8 +163,13 @@ def urls_expire_at(created: int, ttl: float | None) -> float:
     """``ttl`` seconds after createTime, or by default three calendar months (Shanghai dates)."""
     if ttl is not None:
         return math.ceil(created + ttl)
+    return months_after(created, URL_MONTHS)
+
+
+def months_after(created: float, count: int) -> float:
+    """The same Shanghai wall-clock time ``count`` calendar months later (day clamped)."""
     local = datetime.fromtimestamp(created, SHANGHAI)
-    months = local.month - 1 + URL_MONTHS
+    months = local.month - 1 + count
     year, month = local.year + months // 12, months % 12 + 1
     day = min(local.day, calendar.monthrange(year, month)[1])
     return local.replace(year=year, month=month, day=day).timestamp()
@@ -189,7 +195,7 @@ async def query(request: web.Request) -> web.Response:
         if code is not None:
             return _answer(state, "status", code, MESSAGES.get(code, MESSAGES[999]))
         job = state.jobs.get(VENDOR, _required(form, "taskId"))
-        if job is None:
+        if job is None or state.now() >= months_after(math.floor(job.submitted_at), TASK_ID_MONTHS):
             raise Refused(201)
     except Refused as error:
         return _reject(state, "status", error)

@@ -108,6 +108,15 @@ def test_unknown_task_is_201(sim: Sim) -> None:
     assert sim.jumdata_query("f" * 32)["code"] == 201
 
 
+def test_task_ids_are_valid_for_one_month(sim: Sim) -> None:
+    task_id = sim.jumdata_submit()["data"]["taskId"]
+
+    sim.clock.advance(27 * 86400)
+    assert sim.jumdata_query(task_id)["code"] == 200
+    sim.clock.advance(5 * 86400)
+    assert sim.jumdata_query(task_id)["code"] == 201
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [

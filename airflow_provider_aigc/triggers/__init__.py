@@ -1,0 +1,1 @@
+"""Airflow triggers of the AIGC provider (they run in the triggerer)."""
