@@ -6,9 +6,11 @@ answer back as an ``HttpResponse``; the vendor modules never touch a socket.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 Method = Literal["GET", "POST"]
 
