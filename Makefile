@@ -17,11 +17,11 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_provider_aigc tests dags benchmarks
-	$(BIN)/ruff format --check airflow_provider_aigc tests dags benchmarks
+	$(BIN)/ruff check airflow_provider_aigc tests dags benchmarks scripts
+	$(BIN)/ruff format --check airflow_provider_aigc tests dags benchmarks scripts
 
 typecheck: $(STAMP)
-	$(BIN)/mypy airflow_provider_aigc
+	$(BIN)/mypy airflow_provider_aigc scripts
 
 test: lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

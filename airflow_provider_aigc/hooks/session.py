@@ -10,15 +10,21 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from airflow_provider_aigc.hooks.connection import origin
 from airflow_provider_aigc.hooks.transport import USER_AGENT
 
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aiohttp.ClientSession]] = (
     weakref.WeakKeyDictionary()
 )
+_leases: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -41,3 +47,23 @@ async def close_sessions() -> None:
     with _lock:
         sessions = _sessions.pop(asyncio.get_running_loop(), {})
     await asyncio.gather(*(session.close() for session in sessions.values()))
+
+
+@asynccontextmanager
+async def session_lease() -> AsyncIterator[None]:
+    """Hold the running loop's sessions open while a long-lived user (a trigger) needs them.
+
+    When the last lease on a loop ends, its sessions are closed: a triggerer keeps sharing them
+    while any trigger runs, and a short-lived loop (``airflow dags test`` runs each trigger in one)
+    does not leak an unclosed session.
+    """
+    loop = asyncio.get_running_loop()
+    with _lock:
+        _leases[loop] = _leases.get(loop, 0) + 1
+    try:
+        yield
+    finally:
+        with _lock:
+            remaining = _leases[loop] = _leases[loop] - 1
+        if remaining == 0:
+            await close_sessions()

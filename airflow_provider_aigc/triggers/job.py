@@ -104,7 +104,10 @@ class AigcJobTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        event = await self._watch()
+        from airflow_provider_aigc.hooks.session import session_lease  # aiohttp: triggerer only
+
+        async with session_lease():
+            event = await self._watch()
         self._finished = True
         yield TriggerEvent(event.to_payload())  # type: ignore[no-untyped-call]
 

@@ -144,3 +144,14 @@ async def test_async_connection_is_resolved_once_per_hook(
     for _ in range(3):
         await hook.aget_status(ZHIPU_TASK_ID, "cogview")
     assert lookups == [hook.conn_id]
+
+
+async def test_sessions_close_when_the_last_lease_ends() -> None:
+    from airflow_provider_aigc.hooks.session import session_for, session_lease
+
+    async with session_lease():
+        async with session_lease():
+            first = session_for("http://127.0.0.1:1")
+        assert not first.closed, "another lease still holds the session"
+        assert session_for("http://127.0.0.1:1") is first
+    assert first.closed

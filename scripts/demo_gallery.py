@@ -1,0 +1,82 @@
+"""Render verified archives as one static HTML page.
+
+Prompts and generated texts come from users and vendors, so every value is HTML-escaped. Where the
+images come from is the caller's choice: keys relative to the page in S3, data URIs in a local file.
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+from collections.abc import Callable, Sequence
+from html import escape
+from urllib.parse import quote
+
+from demo_archive import ArchivedFile, ArchivedJob
+
+ImageSource = Callable[[ArchivedJob, ArchivedFile], str]
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; background: #fafafa; color: #222; }
+section { background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 1rem 1.5rem;
+          margin-bottom: 1.5rem; }
+h2 { font-size: 1.1rem; margin: 0 0 .5rem; }
+.prompt { font-size: 1.05rem; }
+.meta { color: #666; font-size: .85rem; }
+.images { display: flex; flex-wrap: wrap; gap: 1rem; }
+figure { margin: 0; }
+img { width: 256px; height: auto; border: 1px solid #ccc; }
+figcaption { font-size: .8rem; color: #555; }
+pre { white-space: pre-wrap; background: #f4f4f4; padding: 1rem; }
+""".strip()
+
+
+def relative_source(job: ArchivedJob, item: ArchivedFile) -> str:
+    """The object's key relative to the page, for an `index.html` stored beside the manifest."""
+    return quote(posixpath.relpath(item.key, job.directory))
+
+
+def data_uri_source(job: ArchivedJob, item: ArchivedFile) -> str:
+    """The image inlined, so a local page needs no other file."""
+    return f"data:{item.content_type};base64,{base64.b64encode(item.body).decode('ascii')}"
+
+
+def render_gallery(title: str, jobs: Sequence[ArchivedJob], image_source: ImageSource) -> str:
+    """A complete HTML document: one section per job with its prompt, images and texts."""
+    sections = "\n".join(_render_job(job, image_source) for job in jobs)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(title)}</title>\n<style>\n{_STYLE}\n</style>\n</head>\n<body>\n"
+        f"<h1>{escape(title)}</h1>\n{sections}\n</body>\n</html>\n"
+    )
+
+
+def _render_job(job: ArchivedJob, image_source: ImageSource) -> str:
+    images = [_render_image(job, item, image_source) for item in job.files if item.kind == "image"]
+    texts = [
+        f"<pre>{escape(item.body.decode('utf-8', errors='replace'))}</pre>"
+        for item in job.files
+        if item.kind == "text"
+    ]
+    archived_at = job.manifest.get("archived_at")
+    meta = f"s3://{job.bucket}/{job.manifest_key}" + (f" · archived {archived_at}" if archived_at else "")
+    parts = [
+        "<section>",
+        f"<h2>{escape(job.title)}</h2>",
+        f'<p class="prompt">{escape(job.prompt)}</p>',
+        f'<p class="meta">{escape(meta)}</p>',
+    ]
+    if images:
+        parts.append('<div class="images">\n' + "\n".join(images) + "\n</div>")
+    parts.extend(texts)
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _render_image(job: ArchivedJob, item: ArchivedFile, image_source: ImageSource) -> str:
+    caption = f"{item.name} · {item.size:,} bytes · sha256 {item.sha256[:12]}…"
+    return (
+        f'<figure><img src="{escape(image_source(job, item))}" alt="{escape(job.prompt)}" loading="lazy">'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )

@@ -1,0 +1,129 @@
+"""The example DAGs load in Airflow's own DagBag, read as submit >> wait >> archive, and their
+default params pass the vendors' documented limits (so a first run does not fail on validation)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator
+from airflow_provider_aigc.operators.submit import (
+    AigcSubmitOperator,
+    CogViewSubmitOperator,
+    ErnieVilgSubmitOperator,
+    JumdataDrawSubmitOperator,
+    NewsGenerateSubmitOperator,
+)
+from airflow_provider_aigc.sensors.job import AigcJobSensor
+
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+
+SINGLE_JOB_DAGS = {
+    "example_cogview": CogViewSubmitOperator,
+    "example_news": NewsGenerateSubmitOperator,
+    "example_ernie_vilg": ErnieVilgSubmitOperator,
+    "example_jumdata": JumdataDrawSubmitOperator,
+}
+PIPELINE = "daily_content_pipeline"
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> DagBag:
+    return DagBag(dag_folder=DAGS_FOLDER)
+
+
+def test_every_file_loads_without_import_errors(dagbag: DagBag) -> None:
+    assert dagbag.import_errors == {}
+
+
+def test_each_file_defines_one_dag_named_after_it(dagbag: DagBag) -> None:
+    """scripts/demo.py runs `airflow dags test <file stem>` for every file in dags/."""
+    stems = {path.stem for path in DAGS_FOLDER.glob("*.py")}
+    assert set(dagbag.dag_ids) == stems == {*SINGLE_JOB_DAGS, PIPELINE}
+    for dag_id, dag in dagbag.dags.items():
+        assert Path(dag.fileloc).stem == dag_id
+
+
+@pytest.mark.parametrize("dag_id", sorted(SINGLE_JOB_DAGS))
+def test_example_reads_submit_wait_archive(dagbag: DagBag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    assert set(dag.task_dict) == {"submit", "wait", "archive"}
+    submit, wait, archive = (dag.task_dict[task_id] for task_id in ("submit", "wait", "archive"))
+    assert isinstance(submit, SINGLE_JOB_DAGS[dag_id])
+    assert isinstance(wait, AigcJobSensor)
+    assert isinstance(archive, AigcArchiveToS3Operator)
+    assert wait.deferrable
+    assert wait.upstream_task_ids == {"submit"}
+    assert archive.upstream_task_ids == {"wait"}
+    assert dag.schedule is None
+
+
+def test_pipeline_fans_out_per_topic_with_mapped_tasks(dagbag: DagBag) -> None:
+    dag = dagbag.dags[PIPELINE]
+    upstream = {task_id: task.upstream_task_ids for task_id, task in dag.task_dict.items()}
+    assert upstream == {
+        "story_topics": set(),
+        "submit_article": {"story_topics"},
+        "wait_article": {"submit_article"},
+        "archive_article": {"wait_article"},
+        "submit_cover": {"story_topics"},
+        "wait_cover": {"submit_cover"},
+        "archive_cover": {"wait_cover"},
+    }
+    mapped = {task_id for task_id, task in dag.task_dict.items() if task.is_mapped}
+    assert mapped == set(upstream) - {"story_topics"}
+    assert dag.task_dict["submit_article"].operator_class is NewsGenerateSubmitOperator
+    assert dag.task_dict["submit_cover"].operator_class is CogViewSubmitOperator
+    assert dag.catchup is False
+
+
+def test_every_dag_is_documented_and_tagged(dagbag: DagBag) -> None:
+    for dag in dagbag.dags.values():
+        assert dag.doc_md, dag.dag_id
+        assert dag.doc_md.strip().startswith("###"), dag.dag_id
+        assert {"aigc", "example"} <= set(dag.tags), dag.dag_id
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "asset_uri"),
+    [
+        ("example_cogview", "s3://aigc-archive/cogview"),
+        ("example_news", "s3://aigc-archive/news"),
+        ("example_ernie_vilg", "s3://aigc-archive/ernie-vilg"),
+        ("example_jumdata", "s3://aigc-archive/jumdata"),
+    ],
+)
+def test_archive_declares_its_s3_asset(dagbag: DagBag, dag_id: str, asset_uri: str) -> None:
+    """A static bucket (not a template) lets downstream DAGs schedule on the archive."""
+    archive = dagbag.dags[dag_id].task_dict["archive"]
+    assert archive.s3_bucket == "aigc-archive"
+    assert [asset.uri for asset in archive.outlets] == [asset_uri]
+
+
+def test_pipeline_archives_each_story_under_one_prefix(dagbag: DagBag) -> None:
+    tasks = dagbag.dags[PIPELINE].task_dict
+    for task_id in ("archive_article", "archive_cover"):
+        kwargs = tasks[task_id].partial_kwargs
+        assert kwargs["s3_bucket"] == "aigc-archive"
+        assert kwargs["s3_key_prefix"] == "daily/{{ ds }}/story-{{ ti.map_index }}"
+
+
+def _validate_defaults(submit: AigcSubmitOperator, params: dict[str, Any]) -> dict[str, Any]:
+    submit.render_template_fields({"params": params})  # type: ignore[arg-type]
+    vendor = importlib.import_module(f"airflow_provider_aigc.vendors.{submit.vendor}")
+    return dict(vendor.validate(submit.app, submit.params_for_request()))
+
+
+def test_default_params_pass_vendor_validation(dagbag: DagBag) -> None:
+    requests = {
+        dag_id: _validate_defaults(dagbag.dags[dag_id].task_dict["submit"], dagbag.dags[dag_id].params.dump())
+        for dag_id in SINGLE_JOB_DAGS
+    }
+    assert requests["example_cogview"]["query"] == dagbag.dags["example_cogview"].params["prompt"]
+    assert requests["example_news"]["max_length"] == 400
+    assert requests["example_ernie_vilg"]["image_num"] == 2
+    assert requests["example_jumdata"]["num"] == 2
