@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 # Airflow reads its home at import: keep tests away from ~/airflow.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aigc-test-airflow-home-"))
@@ -81,28 +81,40 @@ class SimulatorServer:
         self._call("POST", "/_sim/reset", {"config": config})
 
 
-@pytest.fixture(scope="session")
-def simulator() -> Iterator[SimulatorServer]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_aigc.simulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--speed",
-            SIMULATOR_SPEED,
-        ],
-    )
-    url = f"http://127.0.0.1:{port}"
+@contextlib.contextmanager
+def running_server(
+    argv: Sequence[str], url: str, health_path: str, *, quiet: bool = False
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``argv``, wait until ``url + health_path`` answers, and stop the process on the way out."""
+    output = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(list(argv), stdout=output, stderr=output)
     try:
-        wait_until_up(url + "/_sim/health", process)
-        yield SimulatorServer(url=url, process=process)
+        wait_until_up(url + health_path, process)
+        yield process
     finally:
         stop(process)
+
+
+@contextlib.contextmanager
+def running_simulator() -> Iterator[SimulatorServer]:
+    """A simulator process of its own on a free loopback port, at ``SIMULATOR_SPEED``."""
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "airflow_provider_aigc.simulator",
+        *("--host", "127.0.0.1", "--port", str(port)),
+        *("--speed", SIMULATOR_SPEED),
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with running_server(argv, url, "/_sim/health") as process:
+        yield SimulatorServer(url=url, process=process)
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[SimulatorServer]:
+    with running_simulator() as server:
+        yield server
 
 
 @dataclass
@@ -146,15 +158,10 @@ def aws_connection_json(endpoint_url: str) -> str:
 @pytest.fixture(scope="session")
 def s3() -> Iterator[S3Server]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     url = f"http://127.0.0.1:{port}"
     saved = {key: os.environ.get(key) for key in _AWS_ENV}
-    try:
-        wait_until_up(url + "/moto-api/", process)
+    with running_server(argv, url, "/moto-api/", quiet=True) as process:
         os.environ.update(
             {
                 "AWS_ACCESS_KEY_ID": "testing",
@@ -163,14 +170,14 @@ def s3() -> Iterator[S3Server]:
                 "AIRFLOW_CONN_AWS_DEFAULT": aws_connection_json(url),
             }
         )
-        yield S3Server(endpoint_url=url, process=process)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        stop(process)
+        try:
+            yield S3Server(endpoint_url=url, process=process)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 _AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AIRFLOW_CONN_AWS_DEFAULT")

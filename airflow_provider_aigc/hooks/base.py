@@ -272,16 +272,13 @@ class AigcHook(BaseHook, ABC, Generic[C]):
     ) -> T:
         """A call with credentials: retried per policy, and repeated once with fresh credentials
         when the vendor says they expired."""
-        credentials = self._credentials(settings, app)
-        mask(*self._secrets(credentials))
+        credentials = self._masked_credentials(settings, app)
         try:
             return self._exchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
         except AigcAuthError as error:
-            if not self._renew(settings, credentials, error):
+            if not self._renewing(settings, credentials, error):
                 raise
-            self.log.warning("%s rejected the credentials (%s); renewing them once", self.vendor, error.code)
-        credentials = self._credentials(settings, app)
-        mask(*self._secrets(credentials))
+        credentials = self._masked_credentials(settings, app)
         return self._exchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
 
     async def _acall(
@@ -294,17 +291,33 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         resend_safe: bool,
     ) -> T:
         """``_call`` on an event loop."""
-        credentials = await self._acredentials(settings, app)
-        await amask(*self._secrets(credentials))
+        credentials = await self._amasked_credentials(settings, app)
         try:
             return await self._aexchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
         except AigcAuthError as error:
-            if not self._renew(settings, credentials, error):
+            if not self._renewing(settings, credentials, error):
                 raise
-            self.log.warning("%s rejected the credentials (%s); renewing them once", self.vendor, error.code)
+        credentials = await self._amasked_credentials(settings, app)
+        return await self._aexchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
+
+    def _masked_credentials(self, settings: ConnectionSettings, app: str) -> C:
+        """``_credentials``, their derived secrets registered with the masker before any use."""
+        credentials = self._credentials(settings, app)
+        mask(*self._secrets(credentials))
+        return credentials
+
+    async def _amasked_credentials(self, settings: ConnectionSettings, app: str) -> C:
+        """``_masked_credentials`` on an event loop."""
         credentials = await self._acredentials(settings, app)
         await amask(*self._secrets(credentials))
-        return await self._aexchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
+        return credentials
+
+    def _renewing(self, settings: ConnectionSettings, credentials: C, error: AigcAuthError) -> bool:
+        """Whether ``_renew`` lets the call be repeated once with fresh credentials (logged if so)."""
+        if not self._renew(settings, credentials, error):
+            return False
+        self.log.warning("%s rejected the credentials (%s); renewing them once", self.vendor, error.code)
+        return True
 
     def _exchange(
         self,
@@ -317,8 +330,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         """Build, send and parse, with retries; ``build`` runs per attempt (fresh timestamps)."""
 
         def attempt() -> T:
-            request = build()
-            self.log.debug("%s %s", self.vendor, describe(request))
+            request = self._prepare(build)
             try:
                 response = send(self._requests_session(), settings.base_url, request, settings.timeout)
             except RequestFailed as failure:
@@ -344,8 +356,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         """``_exchange`` over the loop's shared aiohttp session."""
 
         async def attempt() -> T:
-            request = build()
-            self.log.debug("%s %s", self.vendor, describe(request))
+            request = self._prepare(build)
             try:
                 response = await asend(
                     session_for(settings.base_url), settings.base_url, request, settings.timeout
@@ -361,6 +372,12 @@ class AigcHook(BaseHook, ABC, Generic[C]):
             rng=self._rng,
             on_retry=self._retry_logger(settings),
         )
+
+    def _prepare(self, build: Callable[[], HttpRequest]) -> HttpRequest:
+        """One attempt's request, logged without its secrets."""
+        request = build()
+        self.log.debug("%s %s", self.vendor, describe(request))
+        return request
 
     def _no_answer(
         self, settings: ConnectionSettings, request: HttpRequest, failure: RequestFailed, *, resend_safe: bool

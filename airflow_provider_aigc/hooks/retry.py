@@ -56,6 +56,23 @@ class RetryPolicy:
         return self.delay(retry_number, failure.error, rng)
 
 
+class _Backoff:
+    """The retry count of one call: each ``pause`` counts a retry, reports it and says how long to wait."""
+
+    def __init__(self, policy: RetryPolicy, rng: random.Random, on_retry: OnRetry) -> None:
+        self._policy = policy
+        self._rng = rng
+        self._on_retry = on_retry
+        self._retry_number = 0
+
+    def pause(self, failure: RetryableFailure) -> float:
+        """The delay before the next retry, or the failure's error when the retries are used up."""
+        self._retry_number += 1
+        delay = self._policy.next_delay(failure, self._retry_number, self._rng)
+        self._on_retry(failure.error, self._retry_number, delay)
+        return delay
+
+
 def call_with_retries(
     attempt: Callable[[], T],
     policy: RetryPolicy,
@@ -65,15 +82,12 @@ def call_with_retries(
     on_retry: OnRetry,
 ) -> T:
     """Run ``attempt`` until it returns, raises something else, or the retries are used up."""
-    retry_number = 0
+    backoff = _Backoff(policy, rng, on_retry)
     while True:
         try:
             return attempt()
         except RetryableFailure as failure:
-            retry_number += 1
-            delay = policy.next_delay(failure, retry_number, rng)
-            on_retry(failure.error, retry_number, delay)
-            sleep(delay)
+            sleep(backoff.pause(failure))
 
 
 async def acall_with_retries(
@@ -85,15 +99,12 @@ async def acall_with_retries(
     on_retry: OnRetry,
 ) -> T:
     """``call_with_retries`` for coroutines: pauses with an awaitable sleep, never blocking the loop."""
-    retry_number = 0
+    backoff = _Backoff(policy, rng, on_retry)
     while True:
         try:
             return await attempt()
         except RetryableFailure as failure:
-            retry_number += 1
-            delay = policy.next_delay(failure, retry_number, rng)
-            on_retry(failure.error, retry_number, delay)
-            await sleep(delay)
+            await sleep(backoff.pause(failure))
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

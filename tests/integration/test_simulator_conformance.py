@@ -22,8 +22,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -50,7 +48,7 @@ from airflow_provider_aigc.hooks.transport import new_session, send
 from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 from airflow_provider_aigc.models import JobRef, JobState, JobStatus
 from airflow_provider_aigc.vendors import baidu, jumdata, zhipu
-from tests.conftest import SIMULATOR_SPEED, SimulatorServer, free_port, stop, wait_until_up
+from tests.conftest import SimulatorServer, running_simulator
 from tests.integration import conformance_helpers as h
 from tests.integration.conformance_helpers import SimClock, Sleeps
 
@@ -85,22 +83,8 @@ MODERATED = "违禁的画面"  # the simulator's default moderation word is in i
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[SimulatorServer]:
     """This module's own simulator (overrides the session one; see the module docstring)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_aigc.simulator",
-            *("--host", "127.0.0.1", "--port", str(port)),
-            *("--speed", SIMULATOR_SPEED),
-        ],
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url + "/_sim/health", process)
-        yield SimulatorServer(url=url, process=process)
-    finally:
-        stop(process)
+    with running_simulator() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -1,30 +1,14 @@
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from airflow_provider_aigc.archive.copier import ArchiveCopier
 from airflow_provider_aigc.archive.url_policy import UrlPolicy
-from tests.unit.archive.origin import Origin
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
-
-@pytest.fixture
-def origin() -> Iterator[Origin]:
-    server = Origin()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    return str(s3.make_bucket(f"archive-{uuid.uuid4().hex[:12]}"))
+    from collections.abc import Callable
 
 
 @pytest.fixture

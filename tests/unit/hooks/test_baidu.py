@@ -149,33 +149,29 @@ def test_token_is_refreshed_five_minutes_before_it_expires(
     assert vendor.seen(STATUS)[-1].query["access_token"] == SECOND
 
 
-def test_tokens_are_kept_per_api_key(
-    vendor: FakeVendor, make_hook: Callable[..., Any], connection: Any
+@pytest.mark.parametrize(
+    ("login", "password", "field", "sent"),
+    [
+        ("other-api-key", "other-sk", "client_id", ["demo-baidu-api-key", "other-api-key"]),
+        (KEYS["login"], "not-the-secret", "client_secret", [KEYS["password"], "not-the-secret"]),
+    ],
+    ids=["tokens-are-kept-per-api-key", "a-wrong-secret-key-never-borrows-a-cached-token"],
+)
+def test_a_cached_token_serves_only_the_same_key_pair(
+    vendor: FakeVendor,
+    make_hook: Callable[..., Any],
+    connection: Any,
+    login: str,
+    password: str,
+    field: str,
+    sent: list[str],
 ) -> None:
     vendor.script(TOKEN, Reply(baidu_token(FIRST)), Reply(baidu_token(SECOND)))
     vendor.script(STATUS, Reply(baidu_done()))
     make_hook(BaiduHook, **KEYS).get_status(BAIDU_TASK_ID, "txt2imgv2")
-    other = connection(
-        "other_baidu", "aigc_baidu", host=vendor.url, login="other-api-key", password="other-sk"
-    )
+    other = connection("other_baidu", "aigc_baidu", host=vendor.url, login=login, password=password)
     BaiduHook(other).get_status(BAIDU_TASK_ID, "txt2imgv2")
-    assert [call.query["client_id"] for call in vendor.seen(TOKEN)] == ["demo-baidu-api-key", "other-api-key"]
-
-
-def test_a_wrong_secret_key_never_borrows_a_cached_token(
-    vendor: FakeVendor, make_hook: Callable[..., Any], connection: Any
-) -> None:
-    vendor.script(TOKEN, Reply(baidu_token(FIRST)), Reply(baidu_token(SECOND)))
-    vendor.script(STATUS, Reply(baidu_done()))
-    make_hook(BaiduHook, **KEYS).get_status(BAIDU_TASK_ID, "txt2imgv2")
-    same_key_wrong_secret = connection(
-        "wrong_secret", "aigc_baidu", host=vendor.url, login=KEYS["login"], password="not-the-secret"
-    )
-    BaiduHook(same_key_wrong_secret).get_status(BAIDU_TASK_ID, "txt2imgv2")
-    assert [call.query["client_secret"] for call in vendor.seen(TOKEN)] == [
-        KEYS["password"],
-        "not-the-secret",
-    ]
+    assert [call.query[field] for call in vendor.seen(TOKEN)] == sent
 
 
 def test_missing_keys_fail_before_any_call(vendor: FakeVendor, make_hook: Callable[..., Any]) -> None:

@@ -21,6 +21,7 @@ from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 from airflow_provider_aigc.models import JobState
 from tests.unit.hooks.fakes import (
     ZHIPU_TASK_ID,
+    Action,
     Drop,
     FakeVendor,
     Hang,
@@ -187,39 +188,28 @@ def test_submit_retries_answers_that_reject_the_job(
     assert len(sleeps) == 1
 
 
-def test_submit_is_not_repeated_after_a_read_timeout(
-    vendor: FakeVendor, zhipu: Callable[..., ZhipuHook], sleeps: Sleeps
+@pytest.mark.parametrize(
+    ("first", "extra", "reason"),
+    [
+        (Hang(), {"timeout": 0.3}, "ReadTimeout"),
+        (Drop(), {}, None),
+        (Reply(b"<html>ok</html>"), {}, None),
+    ],
+    ids=["read-timeout", "dropped-connection", "malformed-success"],
+)
+def test_submit_is_not_repeated_when_the_job_may_have_been_accepted(
+    vendor: FakeVendor,
+    zhipu: Callable[..., ZhipuHook],
+    sleeps: Sleeps,
+    first: Action,
+    extra: dict[str, Any],
+    reason: str | None,
 ) -> None:
-    vendor.script(SUBMIT, Hang(), Reply(zhipu_accepted()))
+    vendor.script(SUBMIT, first, Reply(zhipu_accepted()))
     with pytest.raises(AigcServerError, match=MAY_HAVE_ACCEPTED) as raised:
-        zhipu(timeout=0.3).submit("cogview", {"query": "睡莲"})
-    assert "ReadTimeout" in raised.value.message
-    assert raised.value.code == SUBMIT_UNCONFIRMED
-    assert isinstance(raised.value, AigcSubmitUnconfirmedError)
-    assert raised.value.fail_fast
-    assert len(vendor.seen(SUBMIT)) == 1
-    assert sleeps == []
-
-
-def test_submit_is_not_repeated_after_a_dropped_connection(
-    vendor: FakeVendor, zhipu: Callable[..., ZhipuHook], sleeps: Sleeps
-) -> None:
-    vendor.script(SUBMIT, Drop(), Reply(zhipu_accepted()))
-    with pytest.raises(AigcServerError, match=MAY_HAVE_ACCEPTED) as raised:
-        zhipu().submit("cogview", {"query": "睡莲"})
-    assert raised.value.code == SUBMIT_UNCONFIRMED
-    assert isinstance(raised.value, AigcSubmitUnconfirmedError)
-    assert raised.value.fail_fast
-    assert len(vendor.seen(SUBMIT)) == 1
-    assert sleeps == []
-
-
-def test_submit_is_not_repeated_after_a_malformed_success(
-    vendor: FakeVendor, zhipu: Callable[..., ZhipuHook], sleeps: Sleeps
-) -> None:
-    vendor.script(SUBMIT, Reply(b"<html>ok</html>"), Reply(zhipu_accepted()))
-    with pytest.raises(AigcServerError, match=MAY_HAVE_ACCEPTED) as raised:
-        zhipu().submit("cogview", {"query": "睡莲"})
+        zhipu(**extra).submit("cogview", {"query": "睡莲"})
+    if reason is not None:
+        assert reason in raised.value.message
     assert raised.value.code == SUBMIT_UNCONFIRMED
     assert isinstance(raised.value, AigcSubmitUnconfirmedError)
     assert raised.value.fail_fast

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,8 +28,6 @@ from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator, con
 from tests.unit.archive.origin import PNG_HEAD, Origin, Route
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from airflow.sdk import Context
 
 ARTICLE = "今日要闻：人工智能。"
@@ -39,20 +36,6 @@ ARTICLE = "今日要闻：人工智能。"
 @pytest.fixture(autouse=True)
 def _executor_safeguard_test_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ExecutorSafeguard, "test_mode", True)
-
-
-@pytest.fixture
-def origin() -> Iterator[Origin]:
-    server = Origin()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    return str(s3.make_bucket(f"archive-op-{uuid.uuid4().hex[:12]}"))
 
 
 class ConnectionPolicy:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -183,25 +184,24 @@ def test_moderated_prompt_fails_every_sub_task_with_501_at_once(sim: Sim) -> Non
     )
 
 
-def test_job_failure_fails_every_sub_task_with_201(sim: Sim) -> None:
-    sim.configure({"faults": {"baidu": {"submit": {"job_failure": {"next": 1}}}}})
+def _finished_task_with_fault(sim: Sim, fault: str, *, image_num: int) -> dict[str, Any]:
+    """The status of a job submitted with the submit ``fault`` armed, once its time has passed."""
+    sim.configure({"faults": {"baidu": {"submit": {fault: {"next": 1}}}}})
     token = sim.baidu_token()
-    task_id = sim.baidu_submit(token, image_num=2)["data"]["task_id"]
+    task_id = sim.baidu_submit(token, image_num=image_num)["data"]["task_id"]
     sim.clock.advance(30)
+    return dict(sim.baidu_status(token, task_id)["data"])
 
-    task = sim.baidu_status(token, task_id)["data"]
+
+def test_job_failure_fails_every_sub_task_with_201(sim: Sim) -> None:
+    task = _finished_task_with_fault(sim, "job_failure", image_num=2)
 
     assert task["task_status"] == "FAILED"
     assert [sub["sub_task_error_code"] for sub in task["sub_task_result_list"]] == [201, 201]
 
 
 def test_partial_failure_succeeds_with_the_last_sub_task_failed(sim: Sim) -> None:
-    sim.configure({"faults": {"baidu": {"submit": {"partial_failure": {"next": 1}}}}})
-    token = sim.baidu_token()
-    task_id = sim.baidu_submit(token, image_num=3)["data"]["task_id"]
-    sim.clock.advance(30)
-
-    task = sim.baidu_status(token, task_id)["data"]
+    task = _finished_task_with_fault(sim, "partial_failure", image_num=3)
 
     assert task["task_status"] == "SUCCESS"
     assert [sub["sub_task_status"] for sub in task["sub_task_result_list"]] == [
