@@ -33,7 +33,7 @@ from airflow_provider_aigc.archive.manifest import (
 )
 from airflow_provider_aigc.archive.redact import public_url
 from airflow_provider_aigc.archive.sniff import SNIFF_BYTES, TEXT, MediaType, sniff
-from airflow_provider_aigc.exceptions import AigcInvalidRequestError
+from airflow_provider_aigc.exceptions import AigcInvalidRequestError, AigcServerError
 from airflow_provider_aigc.models import ArchivedObject, JobStatus, Output, utc_now_iso
 
 if TYPE_CHECKING:
@@ -237,7 +237,13 @@ class ArchiveCopier:
         with fetcher.open(url, what=what, max_bytes=self._max_object_bytes, gone_hint=hint) as response:
             chunks = fetcher.iter_body(response, what)
             body = CappedBody(chunks, limit=self._max_object_bytes, what=what, cancelled=stop)
-            media = sniff(body.peek(SNIFF_BYTES))
+            head = body.peek(SNIFF_BYTES)
+            if not head:
+                # A 200 with no bytes is not the image: storing it would list a lost output as archived.
+                raise AigcServerError(
+                    f"{what}: {public_url(url)} answered with an empty body; a task retry may succeed"
+                )
+            media = sniff(head)
             return self._store(body, media, job, output, layout, source_url=public_url(url))
 
     def _store(

@@ -22,6 +22,10 @@ from airflow_provider_aigc.vendors.base import HttpRequest, HttpResponse
 
 USER_AGENT = f"airflow-provider-aigc/{__version__}"
 REDACTED = "***"
+# Vendor API answers are small JSON documents; a larger body (a wrong host, a misbehaving proxy)
+# is refused instead of being held whole in a worker's or the shared triggerer's memory.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+_CHUNK_BYTES = 64 * 1024
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -100,6 +104,12 @@ def _headers(headers: Mapping[str, str] | CIMultiDictProxy[str]) -> dict[str, st
     return {name.lower(): value for name, value in headers.items()}
 
 
+def _check_size(body: bytearray) -> None:
+    """Stop reading an answer larger than ``MAX_RESPONSE_BYTES`` (it was sent: the request arrived)."""
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise RequestFailed(f"the answer is larger than {MAX_RESPONSE_BYTES} bytes", sent=True)
+
+
 def send(session: requests.Session, base_url: str, request: HttpRequest, timeout: float) -> HttpResponse:
     """One HTTP exchange over requests. The adapter's default ``max_retries=0`` keeps urllib3 from
     resending anything by itself."""
@@ -110,11 +120,17 @@ def send(session: requests.Session, base_url: str, request: HttpRequest, timeout
             params=dict(request.params),
             timeout=timeout,
             allow_redirects=False,
+            stream=True,
             **_body_kwargs(request),
         )
+        with response:
+            body = bytearray()
+            for chunk in response.iter_content(_CHUNK_BYTES):
+                body += chunk
+                _check_size(body)
     except requests.RequestException as exc:
         raise RequestFailed(_reason(exc, request), sent=not _not_sent(exc)) from None
-    return HttpResponse(response.status_code, response.content, _headers(response.headers))
+    return HttpResponse(response.status_code, bytes(body), _headers(response.headers))
 
 
 async def asend(
@@ -131,8 +147,11 @@ async def asend(
             allow_redirects=False,
             **_body_kwargs(request),
         ) as response:
-            body = await response.read()
-            return HttpResponse(response.status, body, _headers(response.headers))
+            body = bytearray()
+            async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+                body += chunk
+                _check_size(body)
+            return HttpResponse(response.status, bytes(body), _headers(response.headers))
     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
         raise RequestFailed(_reason(exc, request), sent=False) from None
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:

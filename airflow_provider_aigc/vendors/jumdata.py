@@ -11,7 +11,12 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_aigc.exceptions import VENDOR_ERROR_CODES, AigcError, error_for_code
+from airflow_provider_aigc.exceptions import (
+    VENDOR_ERROR_CODES,
+    AigcError,
+    AigcSubmitUnconfirmedError,
+    error_for_code,
+)
 from airflow_provider_aigc.models import JobState, JobStatus, Output
 from airflow_provider_aigc.vendors.base import HttpRequest
 from airflow_provider_aigc.vendors.common import (
@@ -70,6 +75,8 @@ _OK = "200"
 _SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
 _CREATE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _SECRET_FIELDS = frozenset({"sign"})
+# ``code`` of AigcSubmitUnconfirmedError, as the hooks raise it (hooks.base.SUBMIT_UNCONFIRMED).
+SUBMIT_UNCONFIRMED = "submit_unconfirmed"
 
 
 def sign(app_id: str, app_secret: str, timestamp_ms: int) -> str:
@@ -114,9 +121,29 @@ def build_status(job_id: str, app_id: str, app_secret: str, timestamp_ms: int) -
 
 
 def parse_submit(response: HttpResponse) -> str:
-    """The ``data.taskId`` of an accepted job (valid for one month at the vendor)."""
-    payload, data = _data(response)
+    """The ``data.taskId`` of an accepted job (valid for one month at the vendor).
+
+    An error answer that says ``charge: true`` was billed: even a transient code (500, 610, 999)
+    then raises ``AigcSubmitUnconfirmedError``, so the hook never resends (and pays for) it.
+    """
+    try:
+        payload, data = _data(response)
+    except AigcError as error:
+        if error.retryable and _billed(response):
+            raise AigcSubmitUnconfirmedError(
+                f"{error.message}; jumdata billed this submit, so it was not repeated (that could pay "
+                "twice); look for the job at the vendor before running the task again",
+                vendor=VENDOR,
+                code=SUBMIT_UNCONFIRMED,
+            ) from error
+        raise
     return payload.as_non_blank(data.get("taskId"), "data.taskId")
+
+
+def _billed(response: HttpResponse) -> bool:
+    """Whether the answer's envelope carries ``charge: true`` (the vendor billed the call)."""
+    body = try_decode_json(response)
+    return isinstance(body, dict) and body.get("charge") is True
 
 
 def parse_status(

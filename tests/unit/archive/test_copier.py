@@ -249,6 +249,17 @@ def test_a_failed_output_leaves_no_manifest_and_no_partial_object(
     assert open_multipart_uploads(s3, bucket) == []
 
 
+def test_an_empty_image_body_is_not_archived(
+    origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str
+) -> None:
+    good = origin.route("/0.png", Route(head=PNG_HEAD, size=100))
+    empty = origin.route("/1.png", Route(body=b""))
+    with pytest.raises(AigcServerError, match=r"output 1 of job job-1.*empty body"):
+        make_copier(max_concurrency=1).archive(succeeded(image(0, good), image(1, empty)))
+    assert f"{PREFIX}/manifest.json" not in keys_in(s3, bucket)
+    assert not any(key.startswith(f"{PREFIX}/1.") for key in keys_in(s3, bucket))
+
+
 def test_a_refused_url_fails_the_archive(
     origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str
 ) -> None:

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from airflow_provider_aigc.exceptions import AigcAuthError, AigcUnknownJobError
+from airflow_provider_aigc.exceptions import AigcAuthError, AigcSubmitUnconfirmedError, AigcUnknownJobError
 from airflow_provider_aigc.hooks.jumdata import PROBE_TASK_ID, JumdataHook
 from airflow_provider_aigc.models import JobState
 from tests.unit.hooks.fakes import (
@@ -100,6 +100,17 @@ def test_each_retry_is_signed_with_a_fresh_timestamp(
     assert len(forms) == 2
     assert forms[0]["timestamp"] != forms[1]["timestamp"]
     assert all(_signed(form) for form in forms)
+
+
+def test_a_billed_submit_failure_is_sent_once(vendor: FakeVendor, make_hook: Callable[..., Any]) -> None:
+    billed = {**jumdata_error(610, "请求超时"), "charge": True}
+    vendor.script(SUBMIT, Reply(billed), Reply(jumdata_accepted()))
+    hook = make_hook(JumdataHook, **KEYS)
+
+    with pytest.raises(AigcSubmitUnconfirmedError):
+        hook.submit("ai_draw", DRAW)
+
+    assert len(vendor.seen(SUBMIT)) == 1
 
 
 def test_unknown_task_is_not_retried(vendor: FakeVendor, make_hook: Callable[..., Any]) -> None:

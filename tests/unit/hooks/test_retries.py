@@ -16,6 +16,7 @@ from airflow_provider_aigc.exceptions import (
     AigcServerError,
     AigcSubmitUnconfirmedError,
 )
+from airflow_provider_aigc.hooks import transport
 from airflow_provider_aigc.hooks.base import SUBMIT_UNCONFIRMED
 from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 from airflow_provider_aigc.models import JobState
@@ -277,3 +278,37 @@ async def test_async_status_retries_with_the_async_sleep(
     assert len(vendor.seen(STATUS)) == 3
     assert sleeps[0] == 4.0
     assert len(sleeps) == 2
+
+
+def test_an_oversized_status_answer_is_not_held_in_memory(
+    vendor: FakeVendor, zhipu: Callable[..., ZhipuHook], sleeps: Sleeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 1000)
+    vendor.script(STATUS, Reply(b"x" * 5000), Reply(zhipu_done()))
+    status = zhipu().get_status(ZHIPU_TASK_ID, "cogview")
+    assert status.state is JobState.SUCCEEDED
+    assert len(vendor.seen(STATUS)) == 2
+
+
+def test_an_oversized_submit_answer_is_unconfirmed(
+    vendor: FakeVendor, zhipu: Callable[..., ZhipuHook], sleeps: Sleeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 1000)
+    vendor.script(SUBMIT, Reply(b"x" * 5000), Reply(zhipu_accepted()))
+    with pytest.raises(AigcSubmitUnconfirmedError, match="larger than 1000 bytes"):
+        zhipu().submit("cogview", {"query": "睡莲"})
+    assert len(vendor.seen(SUBMIT)) == 1
+
+
+async def test_an_oversized_async_answer_is_refused(
+    vendor: FakeVendor,
+    zhipu: Callable[..., ZhipuHook],
+    sleeps: Sleeps,
+    aio_sessions: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 1000)
+    vendor.script(STATUS, Reply(b"x" * 200_000), Reply(zhipu_done()))
+    status = await zhipu().aget_status(ZHIPU_TASK_ID, "cogview")
+    assert status.state is JobState.SUCCEEDED
+    assert len(vendor.seen(STATUS)) == 2

@@ -15,6 +15,7 @@ from airflow_provider_aigc.exceptions import (
     AigcInvalidRequestError,
     AigcRateLimitError,
     AigcServerError,
+    AigcSubmitUnconfirmedError,
     AigcUnknownJobError,
 )
 from airflow_provider_aigc.models import JobState, JobStatus, Output
@@ -253,6 +254,23 @@ def test_parse_submit_failure_example_is_invalid_request_with_the_request_number
 def test_a_billed_failure_says_so() -> None:
     with pytest.raises(AigcServerError, match=r"\(billed\)"):
         jumdata.parse_submit(answer({**SUBMIT_FAILED, "code": 999, "charge": True}))
+
+
+@pytest.mark.parametrize("code", [500, 610, 999])
+def test_a_billed_transient_failure_is_never_resent(code: int) -> None:
+    # charge=true: the vendor billed the call, so resending it could pay twice.
+    with pytest.raises(AigcSubmitUnconfirmedError) as info:
+        jumdata.parse_submit(answer({**SUBMIT_FAILED, "code": code, "charge": True}))
+    assert not info.value.retryable
+    assert info.value.fail_fast
+    assert "(billed)" in info.value.message
+
+
+def test_an_unbilled_transient_failure_stays_retryable() -> None:
+    with pytest.raises(AigcServerError) as info:
+        jumdata.parse_submit(answer({**SUBMIT_FAILED, "code": 610, "charge": False}))
+    assert type(info.value) is AigcServerError
+    assert info.value.retryable
 
 
 CODE_TABLE = [
