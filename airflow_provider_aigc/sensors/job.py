@@ -85,6 +85,8 @@ class AigcJobSensor(BaseSensorOperator):
         deferrable: bool = True,
         **kwargs: Any,
     ) -> None:
+        # An explicit poke_interval is the user's choice; otherwise the vendor's default applies.
+        self._poke_interval_given = "poke_interval" in kwargs
         super().__init__(timeout=timeout, **kwargs)
         if (job is None) == (job_id is None):
             raise ValueError("AigcJobSensor needs either job (a JobRef, e.g. submit.output) or job_id")
@@ -131,7 +133,10 @@ class AigcJobSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         with fail_fast_on_permanent_errors():
             ref = self.job_ref
-            self.poke_interval = self.poll_interval or default_poll_interval(ref.vendor, ref.app)
+            if self.poll_interval is not None:
+                self.poke_interval = self.poll_interval
+            elif not self._poke_interval_given:
+                self.poke_interval = default_poll_interval(ref.vendor, ref.app)
         if not self.deferrable:
             return super().execute(context)
         with fail_fast_on_permanent_errors():

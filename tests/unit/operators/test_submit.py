@@ -6,11 +6,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from airflow.sdk import DAG
+from airflow.sdk import DAG, NEVER_EXPIRE
 from airflow.sdk.bases.operator import ExecutorSafeguard
 from airflow.sdk.definitions.mappedoperator import MappedOperator
 from airflow.sdk.exceptions import AirflowFailException
-from airflow.sdk.execution_time.context import NEVER_EXPIRE
 from airflow.serialization.serialized_objects import DagSerialization
 
 from airflow_provider_aigc.exceptions import (

@@ -356,6 +356,18 @@ def test_non_deferrable_execute_uses_the_given_poll_interval(
     assert slept == [3.0]
 
 
+def test_non_deferrable_execute_keeps_an_explicit_poke_interval(
+    statuses: Script, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("airflow.sdk.bases.sensor.time.sleep", slept.append)
+    statuses.items = [RUNNING, SUCCEEDED]
+
+    sensor(deferrable=False, poke_interval=7).execute({})
+
+    assert slept == [7.0]
+
+
 # --- on_kill ---------------------------------------------------------------------------------
 
 
