@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.execution_time.context import NEVER_EXPIRE  # also airflow.sdk.NEVER_EXPIRE (lazy: mypy misses it)
+from airflow.sdk.execution_time.context import NEVER_EXPIRE
 
 from airflow_provider_aigc.exceptions import AigcUnknownJobError
 from airflow_provider_aigc.hooks import hook_class_for
