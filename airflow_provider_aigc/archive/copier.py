@@ -141,6 +141,8 @@ class ArchiveCopier:
         now = datetime.now(timezone.utc)
         check_not_expired(job, to_copy, now, self._output_ttl_seconds)
         created_at = now.isoformat(timespec="seconds")
+        # A manifest means a complete archive: an outdated one must not outlive a failed re-copy.
+        self._client.delete_object(Bucket=self._bucket, Key=manifest_key)
         objects = self._copy_all(job, layout, to_copy)
         manifest = build_manifest(
             job,

@@ -202,6 +202,19 @@ def test_rerun_is_idempotent_and_replace_downloads_again(
     assert replaced.objects == first.objects
 
 
+def test_a_failed_recopy_leaves_no_outdated_manifest(
+    origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str
+) -> None:
+    route = Route(body=PNG_HEAD)
+    job = succeeded(image(0, origin.route("/0.png", route)))
+    first = make_copier().archive(job)
+    origin.route("/0.png", Route(status=503, body=b"busy"))
+
+    with pytest.raises(AigcServerError):
+        make_copier(replace=True).archive(job)
+    assert first.manifest_key not in keys_in(s3, bucket)
+
+
 def test_rerun_with_a_missing_object_archives_again(
     origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str
 ) -> None:
