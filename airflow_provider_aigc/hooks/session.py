@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import urllib.request
 import weakref
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+from urllib.request import getproxies_environment
 
 import aiohttp
 
@@ -36,10 +39,23 @@ def session_for(base_url: str) -> aiohttp.ClientSession:
         sessions = _sessions.setdefault(loop, {})
         session = sessions.get(key)
         if session is None or session.closed:
-            # trust_env: honour HTTP(S)_PROXY / NO_PROXY as requests does on the sync path.
-            session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}, trust_env=True)
+            # Proxy settings are read once per session, not per request: aiohttp's trust_env would
+            # look up ~/.netrc through a thread hop on every poll (2x the CPU per poll).
+            session = aiohttp.ClientSession(
+                headers={"User-Agent": USER_AGENT}, proxy=proxy_for(base_url), trust_env=False
+            )
             sessions[key] = session
         return session
+
+
+def proxy_for(base_url: str) -> str | None:
+    """The proxy the environment names for ``base_url`` (HTTP(S)_PROXY / NO_PROXY), as requests does."""
+    parts = urlsplit(base_url)
+    # proxy_bypass_environment is public on every platform but missing from typeshed's stubs.
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if parts.hostname and bypass(parts.hostname):
+        return None
+    return getproxies_environment().get(parts.scheme)
 
 
 async def close_sessions() -> None:

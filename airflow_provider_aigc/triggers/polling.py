@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 from importlib import import_module
 
-# Each wait is stretched or shrunk by up to this fraction, so jobs submitted together do not poll
-# in lockstep. The generator is seeded from the job id: a restarted trigger polls on the same rhythm.
+# Each wait is shortened (polls) or stretched and shrunk (backoff) by up to this fraction, so jobs
+# submitted together do not poll in lockstep. Poll waits only shrink, so the configured interval
+# is a true upper bound on detection delay. The generator is seeded from the job id: a restarted
+# trigger polls on the same rhythm.
 JITTER_FRACTION = 0.1
 # Backoff after consecutive failed polls doubles from the poll interval up to this ceiling
 # (or the poll interval itself, when that is longer).
@@ -35,8 +37,8 @@ class PollSchedule:
         self._random = random.Random(seed)
 
     def next_poll(self) -> float:
-        """The wait before the next poll of a job that is still queued or running."""
-        return self._jitter(self.interval)
+        """The wait before the next poll of a job still running: at most ``interval``."""
+        return self.interval * self._random.uniform(1.0 - JITTER_FRACTION, 1.0)
 
     def after_failure(self, failures: int, retry_after: float | None = None) -> float:
         """The wait after ``failures`` consecutive failed polls: exponential, jittered, and never

@@ -155,3 +155,13 @@ async def test_sessions_close_when_the_last_lease_ends() -> None:
         assert not first.closed, "another lease still holds the session"
         assert session_for("http://127.0.0.1:1") is first
     assert first.closed
+
+
+def test_proxy_comes_from_the_environment_once_per_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_aigc.hooks.session import proxy_for
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    assert proxy_for("https://aip.baidubce.com") == "http://proxy.example:3128"
+    assert proxy_for("https://internal.example/api") is None
+    assert proxy_for("http://aip.baidubce.com") is None
