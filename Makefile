@@ -24,13 +24,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy airflow_provider_aigc scripts
 
 test: lint typecheck
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	AIGC_RECORD_RELIABILITY=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 test-soak: $(STAMP)
-	$(BIN)/python -m pytest -m soak tests/reliability $(PYTEST_ARGS)
+	AIGC_RECORD_RELIABILITY=1 $(BIN)/python -m pytest -m soak tests/reliability $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

@@ -7,14 +7,24 @@ repeated inside the hook (with backoff), ``fail_fast`` whether an Airflow task r
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 MAX_MESSAGE_PAYLOAD = 300
 
 
+# A URL's query string (with JSON's escaped slashes too): where vendors put signatures and tokens.
+_URL_QUERY = re.compile(r"""(https?:(?:\\?/){2}[^\s"'<>?]*)\?[^\s"'<>]*""")
+
+
 def trim(payload: object, limit: int = MAX_MESSAGE_PAYLOAD) -> str:
-    """Shorten a payload for an error message so a huge vendor body never floods a log."""
+    """Shorten a payload for an error message so a huge vendor body never floods a log.
+
+    URL query strings are cut first: vendor bodies carry signed output URLs whose signature must
+    not reach a log.
+    """
     text = payload.decode("utf-8", "replace") if isinstance(payload, (bytes, bytearray)) else str(payload)
+    text = _URL_QUERY.sub(r"\1?<redacted>", text)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
 
 

@@ -37,7 +37,7 @@ from airflow_provider_aigc.exceptions import AigcInvalidRequestError, AigcServer
 from airflow_provider_aigc.models import ArchivedObject, JobStatus, Output, utc_now_iso
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from airflow_provider_aigc.archive.url_policy import UrlPolicy
 
@@ -223,8 +223,19 @@ class ArchiveCopier:
         finally:
             fetcher.close()
         if errors:
+            self._remove_stored(futures)
             raise errors[min(errors)]
         return [future.result() for future in futures]
+
+    def _remove_stored(self, futures: Iterable[Future[ArchivedObject]]) -> None:
+        """Delete what this run stored before it failed: no object may outlive its missing manifest."""
+        for future in futures:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                key = future.result().key
+                self._client.delete_object(Bucket=self._bucket, Key=key)
+                log.info(
+                    "Removed s3://%s/%s: its archive run failed and wrote no manifest", self._bucket, key
+                )
 
     def _copy_one(
         self, job: JobStatus, output: Output, layout: KeyLayout, fetcher: OutputFetcher, stop: threading.Event

@@ -97,7 +97,7 @@ class JobEvent:
             raise _malformed(payload, f"expected exactly the keys {sorted(EVENT_KEYS)}")
         status, job_id, message = payload["status"], payload["job_id"], payload["message"]
         error_type, code = payload["error_type"], payload["code"]
-        if status not in EVENT_STATUSES:
+        if not isinstance(status, str) or status not in EVENT_STATUSES:
             raise _malformed(payload, f"unknown status {status!r}")
         if not isinstance(job_id, str) or not job_id or not isinstance(message, str):
             raise _malformed(payload, "job_id and message must be strings")
@@ -107,7 +107,7 @@ class JobEvent:
         if job is not None and job.job_id != job_id:
             raise _malformed(payload, "job.job_id differs from job_id")
         if status == "error":
-            if error_type not in EXCEPTION_CLASSES:
+            if not isinstance(error_type, str) or error_type not in EXCEPTION_CLASSES:
                 raise _malformed(payload, f"unknown error_type {error_type!r}")
             if job is not None and job.state is not JobState.FAILED:
                 raise _malformed(payload, "an error event's job must be FAILED")
@@ -128,7 +128,7 @@ def _job(payload: Mapping[str, Any]) -> JobStatus | None:
         raise _malformed(payload, "job must be a JobStatus dict or null")
     try:
         return JobStatus.from_dict(data)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise _malformed(payload, f"job is not a JobStatus dict ({type(error).__name__}: {error})") from None
 
 

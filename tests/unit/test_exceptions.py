@@ -103,3 +103,14 @@ def test_exceptions_survive_pickling_with_their_state() -> None:
     clone = pickle.loads(pickle.dumps(error))
     assert type(clone) is AigcRateLimitError
     assert (clone.message, clone.vendor, clone.code, clone.retry_after) == ("slow down", "baidu", "18", 3.0)
+
+
+def test_trim_cuts_url_query_strings_where_signatures_live() -> None:
+    body = (
+        b'{"img": "http://cdn.example/0.png?e=123&s=deadbeef", '
+        b'"escaped": "https:\\/\\/bj.bcebos.com\\/1.png?authorization=bce-auth-v1%2Fak%2Fsig"}'
+    )
+    text = trim(body)
+    assert "deadbeef" not in text
+    assert "bce-auth-v1" not in text
+    assert "http://cdn.example/0.png?<redacted>" in text
