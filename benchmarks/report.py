@@ -9,11 +9,11 @@ import json
 import math
 import statistics
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from pathlib import Path
 
 
 def median(values: Iterable[float | None]) -> float | None:
@@ -148,3 +148,19 @@ def write_result(result: BenchResult, directory: Path, meta: dict[str, Any]) -> 
     }
     path.write_text(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
     return path
+
+
+def table_from_results(directory: Path) -> str:
+    """The one table of every benchmark's latest results file (what the README quotes)."""
+    rows: list[Row] = []
+    for path in sorted(directory.glob("*.json")):
+        data = json.loads(path.read_text())
+        if "rows" not in data:
+            continue  # not a benchmark result (e.g. the reliability suite's tally)
+        fields = set(Row.__dataclass_fields__)
+        rows += [Row(**{key: value for key, value in row.items() if key in fields}) for row in data["rows"]]
+    return table(rows)
+
+
+if __name__ == "__main__":
+    print(table_from_results(Path(__file__).resolve().parent / "results"))

@@ -134,15 +134,17 @@ class ArchiveCopier:
         layout = KeyLayout(self._prefix, job.vendor, job.app, job.job_id, self._key_template)
         manifest_key = layout.manifest_key()
         to_copy, skipped = self._plan(job)
-        if not self._replace:
-            existing = self._complete_archive(job, manifest_key, [output.index for output in to_copy])
+        old_manifest = None if self._replace else read_manifest(self._client, self._bucket, manifest_key)
+        if old_manifest is not None:
+            existing = self._complete_archive(job, manifest_key, old_manifest, [o.index for o in to_copy])
             if existing is not None:
                 return ArchiveResult(existing, manifest_key)
         now = datetime.now(timezone.utc)
         check_not_expired(job, to_copy, now, self._output_ttl_seconds)
         created_at = now.isoformat(timespec="seconds")
-        # A manifest means a complete archive: an outdated one must not outlive a failed re-copy.
-        self._client.delete_object(Bucket=self._bucket, Key=manifest_key)
+        if self._replace or old_manifest is not None:
+            # A manifest means a complete archive: an outdated one must not outlive a failed re-copy.
+            self._client.delete_object(Bucket=self._bucket, Key=manifest_key)
         objects = self._copy_all(job, layout, to_copy)
         manifest = build_manifest(
             job,
@@ -184,11 +186,8 @@ class ArchiveCopier:
         return to_copy, skipped
 
     def _complete_archive(
-        self, job: JobStatus, manifest_key: str, indices: list[int]
+        self, job: JobStatus, manifest_key: str, manifest: dict[str, Any], indices: list[int]
     ) -> list[ArchivedObject] | None:
-        manifest = read_manifest(self._client, self._bucket, manifest_key)
-        if manifest is None:
-            return None
         objects = complete_objects(self._client, manifest, job, self._bucket, indices)
         if objects is not None:
             log.info(
