@@ -9,11 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +24,10 @@ SCRATCH = REPO / ".bench"
 RESULTS = Path(__file__).resolve().parent / "results"
 LOOPBACK = "127.0.0.1"
 
+# The process helpers live in airflow_provider_aigc.simulator.process and are imported in each
+# function: importing that package loads the simulator (aiohttp, Crypto), and the benchmark workers,
+# which import this module, must start without them or the import benchmark measures them too.
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -39,12 +40,6 @@ class Settings:
     def pick(self, full: Any, quick: Any) -> Any:
         """``quick`` in quick mode, else ``full``: keeps each benchmark's two sizes side by side."""
         return quick if self.quick else full
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -73,28 +68,24 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def free_port() -> int:
+    from airflow_provider_aigc.simulator import process
+
+    return process.free_port(LOOPBACK)
+
+
 def wait_until_up(url: str, process: subprocess.Popen[Any], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server for {url} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.1)
-    raise RuntimeError(f"server at {url} did not come up within {timeout} s")
+    """``process.wait_until_up`` with the benchmarks' longer limits (loaded machines start slowly)."""
+    from airflow_provider_aigc.simulator.process import wait_until_up as wait
+
+    wait(url, process, timeout, probe_timeout=2.0)
 
 
 def stop(process: subprocess.Popen[Any], timeout: float = 15.0) -> None:
-    """Terminate one child we started (by its own handle, never by name), killing it if it hangs."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """``process.stop`` with the benchmarks' longer grace period."""
+    from airflow_provider_aigc.simulator.process import stop as stop_child
+
+    stop_child(process, timeout)
 
 
 def http_json(url: str, body: dict[str, Any] | None = None, method: str | None = None) -> Any:
@@ -167,16 +158,9 @@ def submit_cogview(url: str, count: int) -> list[str]:
 def simulator(*args: str) -> Iterator[Simulator]:
     """Start ``python -m airflow_provider_aigc.simulator`` on a free loopback port."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "airflow_provider_aigc.simulator",
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(port),
-    ]
-    process = subprocess.Popen([*command, *args], env=child_env(), stdout=subprocess.DEVNULL)
+    from airflow_provider_aigc.simulator.process import start
+
+    process = start(LOOPBACK, port, extra_args=args, env=child_env(), stdout=subprocess.DEVNULL)
     url = f"http://{LOOPBACK}:{port}"
     try:
         wait_until_up(url + "/_sim/health", process)

@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from airflow_provider_aigc.simulator.process import LOOPBACK, free_port, simulator_argv, wait_until_up
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator, Mapping, Sequence
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 
 STOP_GRACE_SECONDS = 10.0
 START_TIMEOUT_SECONDS = 60.0
-LOOPBACK = "127.0.0.1"
 DATABASE_FILE = "airflow.db"
 
 
@@ -66,13 +64,6 @@ class CommandResult:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
 def stop_process(process: subprocess.Popen[bytes]) -> None:
     """Terminate a process started with `start_new_session=True`, with its group, then reap it.
 
@@ -106,20 +97,10 @@ def _start(
 
 
 def _wait_until_up(service: Service, health_path: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if service.process.poll() is not None:
-            raise RuntimeError(
-                f"{service.name} exited with {service.process.returncode}; see {service.log_path}"
-            )
-        try:
-            with urllib.request.urlopen(service.url + health_path, timeout=1):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    raise RuntimeError(
-        f"{service.name} did not answer within {START_TIMEOUT_SECONDS:.0f} s; see {service.log_path}"
-    )
+    try:
+        wait_until_up(service.url + health_path, service.process, START_TIMEOUT_SECONDS)
+    except RuntimeError as error:
+        raise RuntimeError(f"{service.name}: {error}; see {service.log_path}") from None
 
 
 @contextmanager
@@ -141,17 +122,7 @@ def running_service(
 def running_simulator(log_dir: Path, speed: float) -> Iterator[Service]:
     """The vendor simulator, with job latencies divided by `speed`."""
     port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "airflow_provider_aigc.simulator",
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(port),
-        "--speed",
-        str(speed),
-    ]
+    argv = simulator_argv(LOOPBACK, port, speed=speed)
     with running_service("simulator", argv, port, "/_sim/health", log_dir) as service:
         yield service
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+# Re-exported: tests import these process helpers from here.
+from airflow_provider_aigc.simulator.process import LOOPBACK, free_port, simulator_argv, stop, wait_until_up
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -25,34 +25,6 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aigc-test-airflow
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 SIMULATOR_SPEED = os.environ.get("AIGC_TEST_SIM_SPEED", "20")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server for {url} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.1)
-    raise RuntimeError(f"server at {url} did not come up within {timeout} s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @dataclass
@@ -99,14 +71,8 @@ def running_server(
 def running_simulator() -> Iterator[SimulatorServer]:
     """A simulator process of its own on a free loopback port, at ``SIMULATOR_SPEED``."""
     port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "airflow_provider_aigc.simulator",
-        *("--host", "127.0.0.1", "--port", str(port)),
-        *("--speed", SIMULATOR_SPEED),
-    ]
-    url = f"http://127.0.0.1:{port}"
+    argv = simulator_argv(LOOPBACK, port, speed=SIMULATOR_SPEED)
+    url = f"http://{LOOPBACK}:{port}"
     with running_server(argv, url, "/_sim/health") as process:
         yield SimulatorServer(url=url, process=process)
 

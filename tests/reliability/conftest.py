@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -112,25 +110,19 @@ def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
 # the simulator's clock (its clock stays the real one, which URL-expiry tests rely on).
 FAST_LATENCY = {"cogview": 4.0, "news_generate": 1.0, "txt2imgv2": 4.0, "ai_draw": 4.0}
 CALL_TIMEOUT = 5.0
-SIMULATOR_ARGS = ("--host", "127.0.0.1", "--speed", "20", "--seed", "7")
 
 
 @pytest.fixture(scope="session")
 def simulator() -> Iterator[SimulatorServer]:
     """A simulator of this suite's own (overrides the shared one): these tests change its faults,
     URL lifetimes and token limits, and need its clock to stay the real one."""
-    from tests.conftest import SimulatorServer, free_port, stop, wait_until_up
+    from airflow_provider_aigc.simulator.process import LOOPBACK, free_port, simulator_argv
+    from tests.conftest import SimulatorServer, running_server
 
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_aigc.simulator", *SIMULATOR_ARGS, "--port", str(port)],
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url + "/_sim/health", process)
+    url = f"http://{LOOPBACK}:{port}"
+    with running_server(simulator_argv(LOOPBACK, port, speed=20, seed=7), url, "/_sim/health") as process:
         yield SimulatorServer(url=url, process=process)
-    finally:
-        stop(process)
 
 
 def connection_env(base_url: str, **extra: Any) -> dict[str, str]:

@@ -11,6 +11,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from airflow_provider_aigc.vendors.base import HttpResponse
+from tests.unit.vendors import test_jumdata as jumdata_examples
+from tests.unit.vendors import test_zhipu as zhipu_examples
+from tests.unit.vendors.test_zhipu import with_result
 
 BCE_URL = (
     "http://aigc-t2p.bj.bcebos.com/artist-long/30169514_0_final.png?authorization=bce-auth-v1%2F"
@@ -18,60 +21,10 @@ BCE_URL = (
     "b541efeed7bac9a87cb3fd0761cfac6e9ea7edd1fbe46b8e773e09126abd0271"
 )
 
-ZHIPU_SUBMITTED: dict[str, Any] = {
-    "message": "success",
-    "result": {
-        "app": "cogview",
-        "created_at": "Fri, 16 Jul 2021 09:11:31 GMT",
-        "input": {"text": "美国男篮大战中国男篮"},
-        "output": {},
-        "process_time": 0,
-        "task_id": "a102d896f571e588",
-        "updated_at": "Fri, 16 Jul 2021 09:11:31 GMT",
-        "user": {"appId": "60cb108b9777582444f7b867", "id": "111", "name": "222"},
-    },
-    "status": 0,
-}
-ZHIPU_WAITING: dict[str, Any] = {
-    "message": "success",
-    "result": {
-        "app": "cogview",
-        "input": {"text": "埃及高原"},
-        "key": "queue6",
-        "progress": {"value": "37%"},
-        "status": "wait",
-        "task_id": "f037fb6ebb645ef8",
-    },
-    "status": 0,
-}
-ZHIPU_COGVIEW_DONE: dict[str, Any] = {
-    "message": "success",
-    "result": {
-        "app": "cogview",
-        "created_at": "Fri, 16 Jul 2021 08:13:51 GMT",
-        "input": {"text": "美国男篮大战中国男篮"},
-        "output": [
-            "https://wudao.aminer.cn/api/cogview//get-image/b612f9bcf678b16c/1626420752215/0.jpg",
-            "https://wudao.aminer.cn/api/cogview//get-image/b612f9bcf678b16c/1626420752215/1.jpg",
-        ],
-        "process_time": 279.701,
-        "status": "finish",
-        "updated_at": "Fri, 16 Jul 2021 08:26:23 GMT",
-    },
-    "status": 0,
-}
-ZHIPU_NEWS_DONE: dict[str, Any] = {
-    "message": "success",
-    "result": {
-        "app": "news_generate",
-        "input": {"content": "神州五号飞船发射成功", "max_length": 100},
-        "output": {"text": "神州十三号载人飞船发射成功。"},
-        "process_time": 2.687,
-        "task_id": "60d1b914d39ec174d4d46b7e",
-        "updated_at": "Tue, 22 Jun 2021 10:19:05 GMT",
-    },
-    "status": 0,
-}
+# The documents' own examples are the unit tests' (tests/unit/vendors/test_*.py, DOCUMENTED); added
+# here are variants and states the documents show no example of.
+ZHIPU_WAITING: dict[str, Any] = with_result(zhipu_examples.COGVIEW_WAITING_PDF, progress={"value": "37%"})
+ZHIPU_COGVIEW_DONE: dict[str, Any] = with_result(zhipu_examples.COGVIEW_DONE, status="finish")
 ZHIPU_FAILED: dict[str, Any] = {
     "message": "success",
     "result": {"status": "failed", "error": "model crashed", "task_id": "f037fb6ebb645ef8"},
@@ -80,10 +33,9 @@ ZHIPU_FAILED: dict[str, Any] = {
 ZHIPU_ERROR: dict[str, Any] = {"status": 10003, "message": "too many requests", "result": {}}
 ZHIPU_NOT_FOUND: dict[str, Any] = {"status": 404, "message": "task not found"}
 ZHIPU_DOCUMENTS = [
-    ZHIPU_SUBMITTED,
+    *zhipu_examples.DOCUMENTED,
     ZHIPU_WAITING,
     ZHIPU_COGVIEW_DONE,
-    ZHIPU_NEWS_DONE,
     ZHIPU_FAILED,
     ZHIPU_ERROR,
     ZHIPU_NOT_FOUND,
@@ -162,13 +114,7 @@ BAIDU_DOCUMENTS = [
     BAIDU_ERROR,
 ]
 
-JUMDATA_SUBMITTED: dict[str, Any] = {
-    "code": 200,
-    "msg": "成功",
-    "taskNo": "043439882226367117195632",
-    "charge": True,
-    "data": {"taskId": "3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7"},
-}
+# A finished job with real image URLs (the document's example has placeholders).
 JUMDATA_DONE: dict[str, Any] = {
     "code": 200,
     "msg": "成功",
@@ -184,20 +130,7 @@ JUMDATA_DONE: dict[str, Any] = {
         "status": 1,
     },
 }
-JUMDATA_RUNNING: dict[str, Any] = {
-    "code": 200,
-    "msg": "成功",
-    "taskNo": "448290834186092138576139",
-    "charge": False,
-    "data": {"img": "", "imgUrls": [], "createTime": "2023-09-21 22:15:41", "status": 0},
-}
-JUMDATA_FAILED: dict[str, Any] = {
-    "code": 400,
-    "taskNo": "255033697205413852131601",
-    "charge": False,
-    "msg": "风格值不正确",
-}
-JUMDATA_DOCUMENTS = [JUMDATA_SUBMITTED, JUMDATA_DONE, JUMDATA_RUNNING, JUMDATA_FAILED]
+JUMDATA_DOCUMENTS = [*jumdata_examples.DOCUMENTED, JUMDATA_DONE]
 
 # Values vendors plausibly send, so mutations reach the parsers' branches, not only type checks.
 _PLAUSIBLE: tuple[Any, ...] = (
