@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_aigc.exceptions import AigcAuthError, AigcError
+from airflow_provider_aigc.exceptions import AigcAuthError, AigcError, AigcUnknownJobError
 from airflow_provider_aigc.hooks.base import AigcHook, VendorProtocol
 from airflow_provider_aigc.vendors import zhipu
 from airflow_provider_aigc.vendors.zhipu import ZhipuKeys
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from airflow_provider_aigc.vendors.base import HttpRequest
 
 _DERIVATION_EXTRAS = ("app_key", "app_secret", "des3_key")
+# A task id no real job has: the status query for it costs nothing and needs no keys.
+PROBE_TASK_ID = "airflow-connection-test"
 
 
 class ZhipuHook(AigcHook[ZhipuKeys]):
@@ -36,20 +38,27 @@ class ZhipuHook(AigcHook[ZhipuKeys]):
         self._derived: dict[str, ZhipuKeys] = {}
 
     def test_connection(self) -> tuple[bool, str]:
-        """Checks the credentials are present or derivable for every API; Zhipu has no free
-        authenticated call, so the vendor itself is not asked."""
+        """Checks the credentials are present or derivable for every API, then asks the status
+        endpoint about a task id no job has: its "unknown task" answer proves the base URL is a
+        Zhipu API. Zhipu has no free authenticated call (the status query carries no keys), so
+        the keys themselves are checked by Zhipu on the first submit."""
         try:
             settings = self._settings()
             for app in sorted(zhipu.APPS):
                 self._credentials(settings, app)
+            self.get_status(PROBE_TASK_ID, zhipu.COGVIEW)
+        except AigcUnknownJobError:
+            pass
         except AigcError as error:
             return False, error.message
-        if settings.login and settings.password:
-            return True, "Console apikey/apisecret are set (Zhipu checks them on the first submit)."
-        return True, (
-            f"Per-API keys derived for {', '.join(sorted(zhipu.APPS))} from app_key/app_secret/des3_key"
-            " (Zhipu checks them on the first submit)."
+        else:
+            return False, f"{settings.base_url} answered for task {PROBE_TASK_ID!r}: not a Zhipu API?"
+        source = (
+            "Console apikey/apisecret are set"
+            if settings.login and settings.password
+            else f"Per-API keys derived for {', '.join(sorted(zhipu.APPS))} from app_key/app_secret/des3_key"
         )
+        return True, f"{source}; {settings.base_url} answers as Zhipu (the keys are checked on the first submit)."
 
     def _credentials(self, settings: ConnectionSettings, app: str) -> ZhipuKeys:
         if settings.login and settings.password:

@@ -352,13 +352,14 @@ async def test_baidu_token_the_vendor_rejects_is_renewed_once(
 @pytest.mark.parametrize(
     ("hook_class", "conn_id", "ok", "rejections"),
     [
-        (ZhipuHook, h.ZHIPU_DES3, True, {}),
-        (ZhipuHook, h.ZHIPU_DES3_API, True, {}),
-        (ZhipuHook, h.ZHIPU_CONSOLE, True, {}),
-        (ZhipuHook, h.ZHIPU_CONSOLE_API, True, {}),
+        # The probe's unknown task id ("404": task not found) proves the host is a Zhipu API.
+        (ZhipuHook, h.ZHIPU_DES3, True, {"404": 1}),
+        (ZhipuHook, h.ZHIPU_DES3_API, True, {"404": 1}),
+        (ZhipuHook, h.ZHIPU_CONSOLE, True, {"404": 1}),
+        (ZhipuHook, h.ZHIPU_CONSOLE_API, True, {"404": 1}),
         # Zhipu has no free authenticated call (docs/connections.md): a well-formed but wrong key
         # passes the check; the first submit is refused (test below).
-        (ZhipuHook, h.ZHIPU_WRONG_DES3, True, {}),
+        (ZhipuHook, h.ZHIPU_WRONG_DES3, True, {"404": 1}),
         (ZhipuHook, h.ZHIPU_UNDERIVABLE, False, {}),
         (ZhipuHook, h.ZHIPU_NO_CREDENTIALS, False, {}),
         (BaiduHook, h.BAIDU_GOOD, True, {}),

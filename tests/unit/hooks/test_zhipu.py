@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from airflow_provider_aigc.exceptions import AigcAuthError, AigcInvalidRequestError
-from airflow_provider_aigc.hooks.zhipu import ZhipuHook
+from airflow_provider_aigc.hooks.zhipu import PROBE_TASK_ID, ZhipuHook
 from airflow_provider_aigc.models import JobState
 from airflow_provider_aigc.vendors.zhipu import derive_keys
 from tests.unit.hooks.fakes import (
@@ -140,18 +140,48 @@ def test_invalid_parameters_fail_before_any_call(vendor: FakeVendor, make_hook: 
 
 
 @pytest.mark.parametrize(
-    ("fields", "ok", "phrase"),
+    ("fields", "phrase"),
+    [(CONSOLE, "Console apikey/apisecret"), (DERIVE, "derived for cogview, news_generate")],
+)
+def test_test_connection_checks_credentials_then_probes_the_status_endpoint(
+    vendor: FakeVendor, make_hook: Callable[..., Any], fields: dict[str, str], phrase: str
+) -> None:
+    vendor.script("/v1/status", Reply(zhipu_error(404, "task not found"), status=404))
+    result, message = make_hook(ZhipuHook, **fields).test_connection()
+    assert result is True, message
+    assert phrase in message
+    assert "answers as Zhipu" in message
+    (probe,) = vendor.requests
+    assert (probe.path, probe.query["task_id"]) == ("/v1/status", PROBE_TASK_ID)
+
+
+@pytest.mark.parametrize(
+    "reply",
     [
-        (CONSOLE, True, "Console apikey/apisecret"),
-        (DERIVE, True, "derived for cogview, news_generate"),
-        ({"app_key": "demo-zhipu-app-key"}, False, "missing: app_secret, des3_key"),
-        ({**DERIVE, "des3_key": "short"}, False, "des3_key must be 16 or 24 bytes"),
+        Reply({"detail": "Not Found"}, status=404),  # some other server at the host
+        Reply(zhipu_waiting(), status=200),  # "knows" a task no job has: not a Zhipu API
     ],
 )
-def test_test_connection_checks_credentials_without_calling_zhipu(
-    vendor: FakeVendor, make_hook: Callable[..., Any], fields: dict[str, str], ok: bool, phrase: str
+def test_test_connection_fails_when_the_host_is_not_zhipu(
+    vendor: FakeVendor, make_hook: Callable[..., Any], reply: Reply
+) -> None:
+    vendor.script("/v1/status", reply)
+    result, message = make_hook(ZhipuHook, **CONSOLE).test_connection()
+    assert result is False
+    assert "demo-zhipu-console-apisecret" not in message
+
+
+@pytest.mark.parametrize(
+    ("fields", "phrase"),
+    [
+        ({"app_key": "demo-zhipu-app-key"}, "missing: app_secret, des3_key"),
+        ({**DERIVE, "des3_key": "short"}, "des3_key must be 16 or 24 bytes"),
+    ],
+)
+def test_test_connection_reports_missing_credentials_without_calling_zhipu(
+    vendor: FakeVendor, make_hook: Callable[..., Any], fields: dict[str, str], phrase: str
 ) -> None:
     result, message = make_hook(ZhipuHook, **fields).test_connection()
-    assert result is ok
+    assert result is False
     assert phrase in message
     assert vendor.requests == []
