@@ -5,13 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint typecheck unit test-soak demo bench simulator clean
+.PHONY: venv test lint typecheck unit test-soak reliability-figures demo bench simulator clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade >/dev/null
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e . --group dev
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -23,14 +23,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy airflow_provider_aigc scripts
 
+# Reliability figures go to a scratch file; `make reliability-figures` copies them into the repo.
+RESULTS_SCRATCH := .test-results
+
 test: lint typecheck
-	AIGC_RECORD_RELIABILITY=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	AIGC_RELIABILITY_RESULTS=$(RESULTS_SCRATCH)/reliability.json $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 test-soak: $(STAMP)
-	AIGC_RECORD_RELIABILITY=1 $(BIN)/python -m pytest -m soak tests/reliability $(PYTEST_ARGS)
+	AIGC_RELIABILITY_RESULTS=$(RESULTS_SCRATCH)/reliability.json $(BIN)/python -m pytest -m soak tests/reliability $(PYTEST_ARGS)
+
+# The one target that refreshes the committed reliability figures (after make test / test-soak).
+reliability-figures: $(STAMP)
+	$(BIN)/python -m tests.reliability.report --publish $(RESULTS_SCRATCH)/reliability.json
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
@@ -42,4 +49,4 @@ simulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_aigc.simulator --host 127.0.0.1 --port 8765
 
 clean:
-	rm -rf $(VENV) .demo .bench build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .bench .test-results build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,8 @@
-"""``python -m benchmarks [--quick] [--only NAME]``: run all, write ``benchmarks/results/``, print a table."""
+"""``python -m benchmarks [--quick] [--only NAME]``: run all, write the results, print a table.
+
+Full runs (``make bench``) refresh the committed ``benchmarks/results/``; ``--quick`` smoke runs
+write to the scratch ``.bench/results/`` so they never change tracked files.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import traceback
 from typing import Any
 
 from benchmarks import BENCHMARKS
-from benchmarks.common import RESULTS, Settings
+from benchmarks.common import QUICK_RESULTS, RESULTS, Settings
 from benchmarks.report import BenchResult, Row, table, write_result
 
 
@@ -76,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - started
         load["after"] = os.getloadavg()
         meta = {**meta_base, "reps": settings.reps, "seconds": round(elapsed, 1), "load": load}
-        path = write_result(result, RESULTS, meta)
+        path = write_result(result, QUICK_RESULTS if args.quick else RESULTS, meta)
         print(f"== {name} done in {elapsed:.0f} s -> {path}", file=sys.stderr, flush=True)
         rows.extend(result.rows)
     print(table(rows))

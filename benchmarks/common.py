@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 SCRATCH = REPO / ".bench"
 RESULTS = Path(__file__).resolve().parent / "results"
+# Where --quick smoke runs write: a scratch directory, never the committed figures.
+QUICK_RESULTS = Path(__file__).resolve().parents[1] / ".bench" / "results"
 LOOPBACK = "127.0.0.1"
 
 # The process helpers live in airflow_provider_aigc.simulator.process and are imported in each

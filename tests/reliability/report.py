@@ -1,9 +1,12 @@
-"""Render ``benchmarks/results/reliability.json`` (written by the suite's conftest) as the Markdown
-tables of docs/reliability.md: ``python -m tests.reliability.report``."""
+"""Render ``benchmarks/results/reliability.json`` as the Markdown tables of docs/reliability.md:
+``python -m tests.reliability.report``. ``--publish FILE`` first merges a run's scratch results
+(written by the suite's conftest, see ``make reliability-figures``) into that committed file."""
 
 from __future__ import annotations
 
+import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.reliability.conftest import RESULTS_FILE
@@ -38,7 +41,19 @@ def figures_table(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def publish(scratch: Path) -> None:
+    """Copy each run kind found in ``scratch`` over the committed file's entry of that kind."""
+    runs = json.loads(RESULTS_FILE.read_text())["runs"] if RESULTS_FILE.exists() else {}
+    runs.update(json.loads(scratch.read_text())["runs"])
+    RESULTS_FILE.write_text(json.dumps({"runs": runs}, indent=2, sort_keys=True) + "\n")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--publish", type=Path, help="scratch results to merge into the committed file")
+    args = parser.parse_args()
+    if args.publish is not None:
+        publish(args.publish)
     runs = json.loads(RESULTS_FILE.read_text())["runs"]
     print(scenario_table(runs))
     for kind, run in runs.items():
