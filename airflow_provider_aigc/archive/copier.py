@@ -1,33 +1,44 @@
 """Copy a finished job's outputs into S3, streaming, then write the manifest.
 
-Each image is streamed from its URL into ``upload_fileobj`` through a ``CappedBody``, with a
-``TransferConfig`` that holds at most a few 8 MiB parts in memory (boto3's defaults buffer up
+Each image is streamed from its URL through a ``CappedBody``: a body of up to one 8 MiB part goes
+up in one ``PutObject`` with its sha256 as S3's checksum; a larger one through ``upload_fileobj``
+with a ``TransferConfig`` that holds at most a few parts in memory (boto3's defaults buffer up
 to ~80 MiB per upload from a stream). The first bytes are peeked before the upload starts, so the
 object gets its real ``Content-Type`` and extension. The outputs of a job are copied on up to
 ``max_concurrency`` threads; if one fails the others are stopped, boto3 aborts their multipart
-uploads, and no manifest is written.
+uploads, what this run stored is deleted, and no manifest is written.
+
+Re-archiving is transactional: while a readable manifest exists, a run writes only under its own
+``{job directory}/run-.../`` keys, commits by writing the manifest, then deletes the old objects
+the new manifest no longer lists. A failure at any point leaves the previous archive as it was.
+A first archive uses the documented default keys.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 
 from airflow_provider_aigc.archive.body import CappedBody
 from airflow_provider_aigc.archive.expiry import check_not_expired, describe, gone_hint
 from airflow_provider_aigc.archive.fetch import OutputFetcher
-from airflow_provider_aigc.archive.keys import DEFAULT_KEY_TEMPLATE, KeyLayout
+from airflow_provider_aigc.archive.integrity import error_code, is_intact, s3_checksum
+from airflow_provider_aigc.archive.keys import DEFAULT_KEY_TEMPLATE, KeyLayout, new_run_id
 from airflow_provider_aigc.archive.manifest import (
+    ManifestState,
     SkippedOutput,
     build_manifest,
-    complete_objects,
+    listed_objects,
     read_manifest,
     write_manifest,
 )
@@ -37,7 +48,7 @@ from airflow_provider_aigc.exceptions import AigcInvalidRequestError, AigcServer
 from airflow_provider_aigc.models import ArchivedObject, JobStatus, Output, utc_now_iso
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from airflow_provider_aigc.archive.url_policy import UrlPolicy
 
@@ -69,6 +80,39 @@ def object_metadata(job: JobStatus, output: Output) -> dict[str, str]:
     """S3 user metadata naming where an object came from (ASCII, as S3 requires)."""
     values = {"vendor": job.vendor, "app": job.app, "job-id": job.job_id, "output-index": str(output.index)}
     return {f"aigc-{name}": quote(value, safe="")[:METADATA_VALUE_CHARS] for name, value in values.items()}
+
+
+# What S3 answers a conditional write (If-None-Match: *) whose key already exists.
+_TAKEN_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
+
+
+class _KeyTaken(Exception):
+    """A create-only write found its key already taken."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass
+class _Run:
+    """Where one archive run may write.
+
+    :param staged: a readable manifest exists: every object goes under ``{directory}/{run_id}/``.
+    :param create_only: the manifest could not be read (403): default keys, but never over an
+        existing object.
+    """
+
+    layout: KeyLayout
+    run_id: str
+    staged: bool
+    create_only: bool
+    create_only_keys: set[str] = field(default_factory=set)
+
+    def key(self, index: int, extension: str, *, staged: bool) -> str:
+        if staged:
+            return self.layout.staged_key(index, extension, self.run_id)
+        return self.layout.object_key(index, extension)
 
 
 @dataclass(frozen=True)
@@ -126,6 +170,10 @@ class ArchiveCopier:
     def archive(self, job: JobStatus) -> ArchiveResult:
         """Archive every output of a SUCCEEDED job (or find its complete archive) and return it.
 
+        An existing complete archive stays valid until the new manifest replaces it: a re-archive
+        stores under a run-unique directory, writes the manifest, and only then deletes the old
+        objects the new manifest no longer lists.
+
         :raises AigcOutputExpiredError: an output is past its ``expires_at`` (before any download)
             or its URL answers 403/404/410.
         :raises AigcInvalidRequestError: a URL is refused by the policy, or a body is over the cap.
@@ -134,35 +182,114 @@ class ArchiveCopier:
         layout = KeyLayout(self._prefix, job.vendor, job.app, job.job_id, self._key_template)
         manifest_key = layout.manifest_key()
         to_copy, skipped = self._plan(job)
-        old_manifest = None if self._replace else read_manifest(self._client, self._bucket, manifest_key)
-        if old_manifest is not None:
-            existing = self._complete_archive(job, manifest_key, old_manifest, [o.index for o in to_copy])
-            if existing is not None:
-                return ArchiveResult(existing, manifest_key)
+        stored = read_manifest(self._client, self._bucket, manifest_key)
+        previous = None
+        if stored.state is ManifestState.FOUND and stored.manifest is not None:
+            previous = listed_objects(stored.manifest, job, self._bucket)
+        reused = self._reusable(previous or [], [o.index for o in to_copy])
+        if previous is not None and len(reused) == len(previous) == len(to_copy):
+            log.info(
+                "s3://%s/%s already archives job %s completely; not downloading again (see replace)",
+                self._bucket,
+                manifest_key,
+                job.job_id,
+            )
+            return ArchiveResult(sorted(reused.values(), key=lambda item: item.index), manifest_key)
         now = datetime.now(timezone.utc)
-        check_not_expired(job, to_copy, now, self._output_ttl_seconds)
-        created_at = now.isoformat(timespec="seconds")
-        if self._replace or old_manifest is not None:
-            # A manifest means a complete archive: an outdated one must not outlive a failed re-copy.
-            self._client.delete_object(Bucket=self._bucket, Key=manifest_key)
-        objects = self._copy_all(job, layout, to_copy)
+        missing = [output for output in to_copy if output.index not in reused]
+        check_not_expired(job, missing, now, self._output_ttl_seconds)
+        run = _Run(
+            layout=layout,
+            run_id=new_run_id(now),
+            staged=stored.state is ManifestState.FOUND,
+            create_only=stored.state is ManifestState.UNREADABLE,
+        )
+        with self._create_only_multipart(run):
+            copied = self._copy_all(job, run, missing)
+        objects = sorted([*reused.values(), *copied], key=lambda item: item.index)
         manifest = build_manifest(
             job,
             bucket=self._bucket,
             objects=objects,
             skipped=skipped,
-            created_at=created_at,
+            created_at=now.isoformat(timespec="seconds"),
             archived_at=utc_now_iso(),
         )
-        write_manifest(self._client, self._bucket, manifest_key, manifest)
+        try:
+            write_manifest(self._client, self._bucket, manifest_key, manifest)
+        except BaseException:
+            self._remove(item.key for item in copied)
+            raise
         log.info(
-            "Wrote s3://%s/%s: %d object(s), %d skipped",
+            "Wrote s3://%s/%s: %d object(s) (%d reused), %d skipped",
             self._bucket,
             manifest_key,
             len(objects),
+            len(reused),
             len(skipped),
         )
+        if previous is not None:
+            self._collect(layout, previous, objects)
         return ArchiveResult(objects, manifest_key)
+
+    def _reusable(
+        self, previous: Sequence[ArchivedObject], indices: Sequence[int]
+    ) -> dict[int, ArchivedObject]:
+        """The objects of the previous archive that hold their recorded bytes, by output index.
+
+        None with ``replace=True``; otherwise only indices this run archives, each listed once.
+        """
+        if self._replace:
+            return {}
+        wanted = set(indices)
+        counts = Counter(item.index for item in previous)
+        return {
+            item.index: item
+            for item in previous
+            if item.index in wanted and counts[item.index] == 1 and is_intact(self._client, item)
+        }
+
+    def _collect(
+        self, layout: KeyLayout, previous: Sequence[ArchivedObject], kept: Sequence[ArchivedObject]
+    ) -> None:
+        """After the new manifest is written: delete the old objects it no longer lists.
+
+        Only keys in the job's own directory, so a tampered manifest cannot make this delete
+        anything else. A failure here leaves an unreferenced object behind, never a broken archive.
+        """
+        directory = layout.directory() + "/"
+        kept_keys = {item.key for item in kept} | {layout.manifest_key()}
+        stale = {item.key for item in previous if item.key.startswith(directory)} - kept_keys
+        for key in sorted(stale):
+            try:
+                self._client.delete_object(Bucket=self._bucket, Key=key)
+            except ClientError as exc:
+                log.warning(
+                    "Could not delete s3://%s/%s, no longer in the manifest: %s", self._bucket, key, exc
+                )
+            else:
+                log.info("Deleted s3://%s/%s: the new manifest no longer lists it", self._bucket, key)
+
+    @contextmanager
+    def _create_only_multipart(self, run: _Run) -> Iterator[None]:
+        """While ``run`` is create-only, make CompleteMultipartUpload refuse an existing key.
+
+        s3transfer does not pass ``IfNoneMatch`` through, so it is added to the request here.
+        """
+        if not run.create_only:
+            yield
+            return
+
+        def add_condition(params: dict[str, Any], **kwargs: Any) -> None:
+            if params.get("Key") in run.create_only_keys:
+                params["IfNoneMatch"] = "*"
+
+        event = "before-parameter-build.s3.CompleteMultipartUpload"
+        self._client.meta.events.register(event, add_condition)
+        try:
+            yield
+        finally:
+            self._client.meta.events.unregister(event, add_condition)
 
     def _plan(self, job: JobStatus) -> tuple[list[Output], list[SkippedOutput]]:
         """The outputs to copy, and those skipped with the reason."""
@@ -185,20 +312,7 @@ class ArchiveCopier:
                 to_copy.append(output)
         return to_copy, skipped
 
-    def _complete_archive(
-        self, job: JobStatus, manifest_key: str, manifest: dict[str, Any], indices: list[int]
-    ) -> list[ArchivedObject] | None:
-        objects = complete_objects(self._client, manifest, job, self._bucket, indices)
-        if objects is not None:
-            log.info(
-                "s3://%s/%s already archives job %s completely; not downloading again (see replace)",
-                self._bucket,
-                manifest_key,
-                job.job_id,
-            )
-        return objects
-
-    def _copy_all(self, job: JobStatus, layout: KeyLayout, outputs: Sequence[Output]) -> list[ArchivedObject]:
+    def _copy_all(self, job: JobStatus, run: _Run, outputs: Sequence[Output]) -> list[ArchivedObject]:
         """Copy outputs concurrently; on the first failure stop the others and raise it."""
         if not outputs:
             return []
@@ -210,8 +324,7 @@ class ArchiveCopier:
                 max_workers=min(self._max_concurrency, len(outputs)), thread_name_prefix="aigc-archive"
             ) as pool:
                 futures: dict[Future[ArchivedObject], Output] = {
-                    pool.submit(self._copy_one, job, output, layout, fetcher, stop): output
-                    for output in outputs
+                    pool.submit(self._copy_one, job, output, run, fetcher, stop): output for output in outputs
                 }
                 done, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 errors = {futures[f].index: exc for f in done if (exc := f.exception()) is not None}
@@ -222,28 +335,55 @@ class ArchiveCopier:
         finally:
             fetcher.close()
         if errors:
-            self._remove_stored(futures)
+            # Only keys this run created: a first archive's, a create-only run's, or a run directory.
+            self._remove(
+                future.result().key
+                for future in futures
+                if future.done() and not future.cancelled() and future.exception() is None
+            )
             raise errors[min(errors)]
         return [future.result() for future in futures]
 
-    def _remove_stored(self, futures: Iterable[Future[ArchivedObject]]) -> None:
+    def _remove(self, keys: Iterable[str]) -> None:
         """Delete what this run stored before it failed: no object may outlive its missing manifest."""
-        for future in futures:
-            if future.done() and not future.cancelled() and future.exception() is None:
-                key = future.result().key
-                self._client.delete_object(Bucket=self._bucket, Key=key)
-                log.info(
-                    "Removed s3://%s/%s: its archive run failed and wrote no manifest", self._bucket, key
-                )
+        for key in keys:
+            self._client.delete_object(Bucket=self._bucket, Key=key)
+            log.info("Removed s3://%s/%s: its archive run failed and wrote no manifest", self._bucket, key)
 
     def _copy_one(
-        self, job: JobStatus, output: Output, layout: KeyLayout, fetcher: OutputFetcher, stop: threading.Event
+        self, job: JobStatus, output: Output, run: _Run, fetcher: OutputFetcher, stop: threading.Event
+    ) -> ArchivedObject:
+        try:
+            return self._fetch_and_store(job, output, run, fetcher, stop, staged=run.staged)
+        except _KeyTaken as taken:
+            # Create-only run: something already exists at the default key and this role cannot
+            # tell whether an unreadable manifest lists it, so it is left alone.
+            log.info(
+                "s3://%s/%s exists; storing %s under %s/ instead",
+                self._bucket,
+                taken.key,
+                describe(job, output),
+                run.run_id,
+            )
+            return self._fetch_and_store(job, output, run, fetcher, stop, staged=True)
+
+    def _fetch_and_store(
+        self,
+        job: JobStatus,
+        output: Output,
+        run: _Run,
+        fetcher: OutputFetcher,
+        stop: threading.Event,
+        *,
+        staged: bool,
     ) -> ArchivedObject:
         what = describe(job, output)
+        create_only = run.create_only and not staged
         if output.kind == "text":
             text = (output.text or "").encode("utf-8")
             body = CappedBody(iter([text]), limit=self._max_object_bytes, what=what, cancelled=stop)
-            return self._store(body, TEXT, job, output, layout, source_url=None)
+            key = run.key(output.index, TEXT.extension, staged=staged)
+            return self._store(body, TEXT, job, output, key, run, None, create_only=create_only)
         url = output.url or ""
         hint = gone_hint(job.vendor, self._output_ttl_seconds)
         with fetcher.open(url, what=what, max_bytes=self._max_object_bytes, gone_hint=hint) as response:
@@ -256,7 +396,8 @@ class ArchiveCopier:
                     f"{what}: {public_url(url)} answered with an empty body; a task retry may succeed"
                 )
             media = sniff(head)
-            return self._store(body, media, job, output, layout, source_url=public_url(url))
+            key = run.key(output.index, media.extension, staged=staged)
+            return self._store(body, media, job, output, key, run, public_url(url), create_only=create_only)
 
     def _store(
         self,
@@ -264,18 +405,41 @@ class ArchiveCopier:
         media: MediaType,
         job: JobStatus,
         output: Output,
-        layout: KeyLayout,
-        *,
+        key: str,
+        run: _Run,
         source_url: str | None,
+        *,
+        create_only: bool,
     ) -> ArchivedObject:
-        key = layout.object_key(output.index, media.extension)
-        self._client.upload_fileobj(
-            body,
-            self._bucket,
-            key,
-            ExtraArgs={"ContentType": media.content_type, "Metadata": object_metadata(job, output)},
-            Config=self._transfer_config,
-        )
+        """Upload ``body`` to ``key``: one PutObject carrying its sha256 when it fits one part.
+
+        The single-part path hands S3 the sha256 computed while reading, so S3 verifies the
+        upload and keeps it as ``ChecksumSHA256`` (checked again when a re-run reuses the object).
+        """
+        extra: dict[str, Any] = {"ContentType": media.content_type, "Metadata": object_metadata(job, output)}
+        try:
+            if len(body.peek(PART_BYTES + 1)) <= PART_BYTES:
+                data = body.read()
+                condition = {"IfNoneMatch": "*"} if create_only else {}
+                self._client.put_object(
+                    Bucket=self._bucket,
+                    Key=key,
+                    Body=data,
+                    ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=s3_checksum(body.sha256),
+                    **condition,
+                    **extra,
+                )
+            else:
+                if create_only:
+                    run.create_only_keys.add(key)
+                self._client.upload_fileobj(
+                    body, self._bucket, key, ExtraArgs=extra, Config=self._transfer_config
+                )
+        except ClientError as exc:
+            if create_only and error_code(exc) in _TAKEN_CODES:
+                raise _KeyTaken(key) from None
+            raise
         archived = ArchivedObject(
             bucket=self._bucket,
             key=key,

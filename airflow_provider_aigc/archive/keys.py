@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import string
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 DEFAULT_KEY_TEMPLATE = "{prefix}/{vendor}/{app}/{job_id}/{index}.{ext}"
 MANIFEST_NAME = "manifest.json"
@@ -121,5 +125,22 @@ class KeyLayout:
 
     def manifest_key(self) -> str:
         """The key of ``manifest.json``, in the directory of the objects' keys."""
-        directory = self.template.rpartition("/")[0]
-        return self._render(f"{directory}/{MANIFEST_NAME}")
+        return f"{self.directory()}/{MANIFEST_NAME}"
+
+    def directory(self) -> str:
+        """The job's directory: the manifest and every object of its archives live under it."""
+        return self._render(self.template.rpartition("/")[0])
+
+    def staged_key(self, index: int, extension: str, run: str) -> str:
+        """Where a re-archive run stores output ``index``: ``{directory}/{run}/{file name}``.
+
+        A run-unique directory, so a re-archive never overwrites an object the current manifest
+        lists; the new manifest then points here.
+        """
+        name = self.template.rpartition("/")[2]
+        return f"{self.directory()}/{run}/{self._render(name, index=index, ext=extension)}"
+
+
+def new_run_id(now: datetime) -> str:
+    """A run-unique directory name for a re-archive, e.g. ``run-20240501T120003Z-1a2b3c4d``."""
+    return f"run-{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"

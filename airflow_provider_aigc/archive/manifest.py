@@ -1,8 +1,9 @@
 """``manifest.json``: what a complete archive of one job records, and whether one already exists.
 
-The manifest is written after every object, so its presence means the archive is complete. A
-re-run trusts an existing manifest only when it describes the same job and the same outputs and
-every object it lists is still there with the recorded size.
+The manifest is written after every object, so its presence means the archive is complete; it
+only ever lists objects that were stored whole, with the sha256 computed while streaming them. A
+re-run reuses an object of an existing manifest only when the manifest describes the same job and
+the object still holds the recorded bytes (``integrity.is_intact``).
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from airflow_provider_aigc.archive.integrity import error_code
 from airflow_provider_aigc.archive.redact import public_url
 from airflow_provider_aigc.models import ArchivedObject, JobStatus, OutputKind
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -93,36 +96,55 @@ def write_manifest(client: Any, bucket: str, key: str, manifest: Mapping[str, An
     client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
 
-def read_manifest(client: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    """The stored manifest, or None when there is none (or it is not a manifest we can read)."""
+class ManifestState(Enum):
+    """What reading a job's manifest key found."""
+
+    ABSENT = "absent"
+    FOUND = "found"
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True)
+class StoredManifest:
+    """The outcome of reading a manifest key: its state and, when FOUND, the manifest."""
+
+    state: ManifestState
+    manifest: dict[str, Any] | None = None
+
+
+def read_manifest(client: Any, bucket: str, key: str) -> StoredManifest:
+    """Read the manifest at ``key``: FOUND (a JSON object), ABSENT, or UNREADABLE.
+
+    A 403 is UNREADABLE, not ABSENT. S3 answers a missing key with 403 instead of 404 to a
+    role without ``s3:ListBucket`` (the least-privilege policy in docs/archive.md), but the same
+    403 also comes for a manifest that exists and this role may not read (a KMS key it cannot
+    use, an object owned by another account, an explicit deny). So a 403 never proves that no
+    archive exists: the copier then archives without reusing anything and without overwriting
+    any existing key (create-only writes), which is safe in both cases. The same holds for a key
+    that holds no valid manifest JSON.
+    """
     try:
         raw = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except client.exceptions.NoSuchKey:
-        return None
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in ("NoSuchKey", "404", "NotFound"):
+            return StoredManifest(ManifestState.ABSENT)
+        if code in ("AccessDenied", "403", "Forbidden"):
+            log.info("s3://%s/%s: access denied (missing, or not readable by this role)", bucket, key)
+            return StoredManifest(ManifestState.UNREADABLE)
+        raise
     try:
         manifest = json.loads(raw)
     except ValueError:
-        log.warning("s3://%s/%s is not valid JSON; archiving again", bucket, key)
-        return None
-    return manifest if isinstance(manifest, dict) else None
+        manifest = None
+    if not isinstance(manifest, dict):
+        log.warning("s3://%s/%s is not a manifest (not a JSON object); archiving again", bucket, key)
+        return StoredManifest(ManifestState.UNREADABLE)
+    return StoredManifest(ManifestState.FOUND, manifest)
 
 
-def _object_size(client: Any, bucket: str, key: str) -> int | None:
-    try:
-        return int(client.head_object(Bucket=bucket, Key=key)["ContentLength"])
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
-
-
-def complete_objects(
-    client: Any, manifest: Mapping[str, Any], job: JobStatus, bucket: str, indices: Iterable[int]
-) -> list[ArchivedObject] | None:
-    """The objects of an existing manifest when it is a complete archive of these outputs, else None.
-
-    :param indices: the output indices this run would archive.
-    """
+def listed_objects(manifest: Mapping[str, Any], job: JobStatus, bucket: str) -> list[ArchivedObject] | None:
+    """The objects a manifest of this same job lists, or None (another job, or malformed)."""
     if (manifest.get("vendor"), manifest.get("app"), manifest.get("job_id")) != (
         job.vendor,
         job.app,
@@ -131,18 +153,7 @@ def complete_objects(
         log.info("The existing manifest describes another job; archiving again")
         return None
     try:
-        objects = [
-            ArchivedObject.from_dict({**item, "bucket": bucket}) for item in manifest.get("objects", [])
-        ]
-    except (KeyError, TypeError, ValueError):
+        return [ArchivedObject.from_dict({**item, "bucket": bucket}) for item in manifest.get("objects", [])]
+    except (KeyError, TypeError, ValueError, AttributeError):
         log.warning("The existing manifest lists malformed objects; archiving again")
         return None
-    if sorted(item.index for item in objects) != sorted(indices):
-        log.info("The existing manifest lists other outputs than this run would archive; archiving again")
-        return None
-    for item in objects:
-        size = _object_size(client, bucket, item.key)
-        if size != item.size:
-            log.info("%s is missing or has another size than the manifest says; archiving again", item.uri)
-            return None
-    return objects

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -199,35 +201,77 @@ def test_rerun_is_idempotent_and_replace_downloads_again(
 
     replaced = make_copier(replace=True).archive(job)
     assert origin.total_hits == 6
-    assert replaced.objects == first.objects
+    # The re-archive lives in its own run directory; the old objects are collected after the commit.
+    assert [dataclasses.replace(o, key="") for o in replaced.objects] == [
+        dataclasses.replace(o, key="") for o in first.objects
+    ]
+    run_dirs = {o.key.rsplit("/", 2)[1] for o in replaced.objects}
+    assert len(run_dirs) == 1
+    assert run_dirs.pop().startswith("run-")
+    assert keys_in(s3, bucket) == sorted([*(o.key for o in replaced.objects), first.manifest_key])
+    assert manifest_of(s3, bucket)["objects"] == [o.to_dict() for o in replaced.objects]
 
 
-def test_a_failed_recopy_leaves_no_outdated_manifest(
+def test_a_failed_recopy_keeps_the_previous_archive(
     origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str
 ) -> None:
     route = Route(body=PNG_HEAD)
     job = succeeded(image(0, origin.route("/0.png", route)))
     first = make_copier().archive(job)
+    manifest = read(s3, bucket, first.manifest_key)
     origin.route("/0.png", Route(status=503, body=b"busy"))
 
     with pytest.raises(AigcServerError):
         make_copier(replace=True).archive(job)
-    assert first.manifest_key not in keys_in(s3, bucket)
+    assert read(s3, bucket, first.manifest_key) == manifest
+    assert keys_in(s3, bucket) == sorted([first.objects[0].key, first.manifest_key])
+    assert hashlib.sha256(read(s3, bucket, first.objects[0].key)).hexdigest() == first.objects[0].sha256
 
 
-def test_rerun_with_a_missing_object_archives_again(
+def test_rerun_with_a_missing_object_copies_only_that_one(
     origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str
 ) -> None:
     job = succeeded(
         image(0, origin.route("/0.png", Route(body=PNG_HEAD))),
-        image(1, origin.route("/1.png", Route(body=PNG_HEAD))),
+        image(1, origin.route("/1.png", Route(body=PNG_HEAD + b"one"))),
     )
     first = make_copier().archive(job)
     s3.client.delete_object(Bucket=bucket, Key=first.objects[1].key)
 
-    assert make_copier().archive(job) == first
-    assert origin.total_hits == 4
-    assert first.objects[1].key in keys_in(s3, bucket)
+    again = make_copier().archive(job)
+    assert origin.total_hits == 3  # the intact object 0 is reused
+    assert again.objects[0] == first.objects[0]
+    assert dataclasses.replace(again.objects[1], key="") == dataclasses.replace(first.objects[1], key="")
+    assert "/run-" in again.objects[1].key
+    assert keys_in(s3, bucket) == sorted([*(o.key for o in again.objects), first.manifest_key])
+
+
+def test_an_object_corrupted_in_place_is_copied_again(
+    origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str
+) -> None:
+    body = PNG_HEAD + b"original bytes"
+    job = succeeded(image(0, origin.route("/0.png", Route(body=body))))
+    first = make_copier().archive(job)
+    stored = first.objects[0]
+    # Same size, other bytes; with and without an S3 checksum of its own.
+    for checksum in ({}, {"ChecksumAlgorithm": "SHA256"}):
+        s3.client.put_object(Bucket=bucket, Key=stored.key, Body=PNG_HEAD + b"tampered bytes", **checksum)
+        hits = origin.total_hits
+        again = make_copier().archive(job)
+        assert origin.total_hits == hits + 1
+        (copy,) = again.objects
+        assert copy.sha256 == hashlib.sha256(body).hexdigest()
+        assert read(s3, bucket, copy.key) == body
+        stored = copy
+
+
+def test_single_part_objects_carry_their_sha256_as_the_s3_checksum(
+    origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str
+) -> None:
+    job = succeeded(image(0, origin.route("/0.png", Route(head=PNG_HEAD, size=1000))))
+    (stored,) = make_copier().archive(job).objects
+    head = s3.client.head_object(Bucket=bucket, Key=stored.key, ChecksumMode="ENABLED")
+    assert base64.b64decode(head["ChecksumSHA256"]).hex() == stored.sha256
 
 
 def test_declared_size_over_the_cap_stores_nothing(
