@@ -129,6 +129,7 @@ def provider_info() -> dict[str, Any]:
         "operators": [_modules(JOBS, "operators.submit", "operators.archive")],
         "sensors": [_modules(JOBS, "sensors.job")],
         "triggers": [_modules(JOBS, "triggers.job")],
+        "extra-links": [f"{PACKAGE}.operators.links.AigcManifestLink"],
         "connection-types": [
             _connection_type(
                 zhipu.VENDOR,

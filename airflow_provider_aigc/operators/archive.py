@@ -17,6 +17,7 @@ from airflow_provider_aigc.archive.url_policy import UrlPolicy
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError
 from airflow_provider_aigc.models import JobState, JobStatus
 from airflow_provider_aigc.operators.failures import fail_fast_on_permanent_errors
+from airflow_provider_aigc.operators.links import MANIFEST_URI_XCOM_KEY, AigcManifestLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -104,6 +105,7 @@ class AigcArchiveToS3Operator(BaseOperator):
     template_fields: Sequence[str] = ("job", "s3_bucket", "s3_key_prefix")
     template_fields_renderers: ClassVar[dict[str, str]] = {"job": "json"}
     ui_color = "#e4f0ff"
+    operator_extra_links = (AigcManifestLink(),)
 
     def __init__(
         self,
@@ -164,6 +166,8 @@ class AigcArchiveToS3Operator(BaseOperator):
                     "job_id": status.job_id,
                 }
             )
+        manifest_uri = f"s3://{self.s3_bucket}/{result.manifest_key}"
+        context["ti"].xcom_push(key=MANIFEST_URI_XCOM_KEY, value=manifest_uri)  # for AigcManifestLink
         return [item.to_dict() for item in result.objects]
 
     def _succeeded_job(self) -> JobStatus:

@@ -74,8 +74,18 @@ def image(index: int, url: str, **fields: Any) -> Output:
     return Output(index=index, kind="image", url=url, **fields)
 
 
+class RecordingTi:
+    """The task instance's ``xcom_push``, recorded."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
 def context() -> Context:
-    return cast("Context", {"outlet_events": OutletEventAccessors()})
+    return cast("Context", {"outlet_events": OutletEventAccessors(), "ti": RecordingTi()})
 
 
 def archive(bucket: str, job: dict[str, Any], **kwargs: Any) -> AigcArchiveToS3Operator:
@@ -196,6 +206,8 @@ def test_archives_images_and_text_and_records_the_asset_event(
         "app": "cogview",
         "job_id": "task-42",
     }
+    # What AigcManifestLink reads.
+    assert task_context["ti"].pushed == {"manifest_uri": f"s3://{bucket}/{directory}/manifest.json"}
 
 
 def test_rerun_returns_the_same_objects_without_downloading(
