@@ -29,6 +29,10 @@ SCENARIOS: dict[str, str] = {
     "archive.s3-mid-upload": "S3 failing mid-upload: no partial object, multipart aborted, retry completes",
     "archive.download-broken": "a download cut short or past the size cap leaves no object",
     "archive.idempotent": "re-running an archive rewrites nothing and keeps one manifest",
+    "archive.rearchive-failure": "a re-archive failing mid-download leaves the previous archive intact (sha256)",
+    "archive.rearchive-commit": "a successful re-archive leaves exactly the new manifest's objects",
+    "archive.least-privilege": "an IAM role with only Get/Put/Delete/AbortMultipart archives (no ListBucket)",
+    "archive.integrity": "an object corrupted in place (same size) is detected on reuse and copied again",
     # whole-pipeline behaviour
     "pipeline.worker-killed": "a retry after a worker crash reuses the submitted job (one submission)",
     "pipeline.airflow-faults": "real Airflow runs under vendor faults end archived or failed, classified",

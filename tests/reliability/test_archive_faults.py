@@ -41,11 +41,14 @@ from tests.reliability.helpers import (
     fault,
     make_hook,
     stats,
+    submissions,
     wait_for_terminal,
     wait_until,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from tests.conftest import S3Server, SimulatorServer
 
 BUCKET = "aigc-reliability"
@@ -401,3 +404,142 @@ def test_hostile_job_ids_cannot_escape_the_prefix(
         assert len(key) <= 200
     manifest = assert_complete(s3.client, prefix, job)
     assert manifest["job_id"] == job_id  # the manifest keeps the vendor's id as it was
+
+
+# --- re-archiving: the previous archive survives every failure ----------------------------------
+
+
+def manifest_at(client: Any, prefix: str) -> tuple[str, bytes]:
+    (key,) = [key for key in keys(client, prefix) if key.endswith("/manifest.json")]
+    return key, bytes(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def assert_intact(client: Any, manifest: dict[str, Any], gone: Collection[str] = ()) -> None:
+    """Every object the manifest lists holds the recorded size and sha256, read back from S3."""
+    import hashlib
+
+    for item in manifest["objects"]:
+        if item["key"] in gone:
+            continue
+        body = client.get_object(Bucket=BUCKET, Key=item["key"])["Body"].read()
+        assert (len(body), hashlib.sha256(body).hexdigest()) == (item["size"], item["sha256"]), item["key"]
+
+
+def with_output(job: JobStatus, index: int, **changes: Any) -> JobStatus:
+    outputs = list(job.outputs)
+    outputs[index] = dataclasses.replace(outputs[index], **changes)
+    return dataclasses.replace(job, outputs=tuple(outputs))
+
+
+def bad_signature(url: str | None) -> str:
+    """The URL with its signature broken: the simulator's origin answers 403, as for an expired URL."""
+    return (url or "")[:-4] + "0000"
+
+
+@pytest.mark.scenario("archive.rearchive-failure")
+@pytest.mark.parametrize("how", ["replace", "skip_blocked-changed", "object-deleted"])
+def test_failed_rearchive_keeps_the_previous_archive(
+    sim: SimulatorServer, s3: S3Server, bucket: str, how: str
+) -> None:
+    """Archive A is complete; a re-run that must download again fails on its last output (403 at
+    the origin, as for an expired URL) after storing the others: A's manifest and every object it
+    lists are untouched, nothing of the failed run remains, and the job was bought once."""
+    job = finished(BAIDU, image_num=3)
+    prefix = new_prefix()
+    first_job = with_output(job, 2, moderation="block") if how == "skip_blocked-changed" else job
+    copier(s3.client, prefix).archive(first_job)
+    manifest_key, manifest_raw = manifest_at(s3.client, prefix)
+    manifest = json.loads(manifest_raw)
+    gone: set[str] = set()
+    options: dict[str, Any] = {"max_concurrency": 1}
+    if how == "replace":
+        options["replace"] = True
+    elif how == "skip_blocked-changed":
+        options["skip_blocked"] = False
+    else:
+        gone = {manifest["objects"][2]["key"]}
+        s3.client.delete_object(Bucket=BUCKET, Key=manifest["objects"][2]["key"])
+    broken = with_output(first_job, 2, url=bad_signature(job.outputs[2].url))
+    with pytest.raises(AigcOutputExpiredError, match="403"):
+        copier(s3.client, prefix, **options).archive(broken)
+    assert manifest_at(s3.client, prefix) == (manifest_key, manifest_raw)
+    assert_intact(s3.client, manifest, gone)
+    listed = {item["key"] for item in manifest["objects"]} - gone
+    assert set(keys(s3.client, prefix)) == listed | {manifest_key}, "the failed run left objects behind"
+    assert open_uploads(s3.client, prefix) == []
+    assert len(submissions(sim, "baidu")) == 1
+
+
+@pytest.mark.scenario("archive.rearchive-failure")
+def test_rearchive_after_the_urls_expired_keeps_the_previous_archive(
+    sim: SimulatorServer, s3: S3Server, bucket: str
+) -> None:
+    """The realistic case: A archived while the URLs lived; replace=True after they expired."""
+    sim.config({"url_ttl": {"zhipu": 3.0}})
+    job = finished(ZHIPU)
+    prefix = new_prefix()
+    copier(s3.client, prefix).archive(job)
+    manifest_key, manifest_raw = manifest_at(s3.client, prefix)
+    expiry = max(url_expiry(output.url or "") for output in job.outputs)
+    assert wait_until(lambda: time.time() > expiry + 0.2, attempts=80)
+    with pytest.raises(AigcOutputExpiredError, match="403"):
+        copier(s3.client, prefix, replace=True).archive(job)
+    assert manifest_at(s3.client, prefix) == (manifest_key, manifest_raw)
+    assert_complete(s3.client, prefix, job)
+    # Without replace the intact archive is simply found again: nothing to download.
+    copier(s3.client, prefix).archive(job)
+    assert manifest_at(s3.client, prefix) == (manifest_key, manifest_raw)
+    assert len(submissions(sim, "zhipu")) == 1
+
+
+@pytest.mark.scenario("archive.rearchive-commit")
+@pytest.mark.parametrize("how", ["replace", "skip_blocked-changed", "object-deleted"])
+def test_successful_rearchive_leaves_exactly_the_new_manifests_objects(
+    sim: SimulatorServer, s3: S3Server, bucket: str, how: str
+) -> None:
+    job = finished(BAIDU, image_num=3)
+    prefix = new_prefix()
+    blocked = with_output(job, 1, moderation="block")
+    first_job = blocked if how == "skip_blocked-changed" else job
+    copier(s3.client, prefix).archive(first_job)
+    old = json.loads(manifest_at(s3.client, prefix)[1])
+    downloads = stats(sim, "baidu")["downloads"]["count"]
+    options: dict[str, Any] = {}
+    if how == "replace":
+        options["replace"] = True
+    elif how == "skip_blocked-changed":
+        options["skip_blocked"] = False
+    else:
+        s3.client.delete_object(Bucket=BUCKET, Key=old["objects"][0]["key"])
+    result = copier(s3.client, prefix, **options).archive(first_job)
+    manifest = assert_complete(s3.client, prefix, first_job)  # only the new manifest's objects remain
+    assert [item.to_dict() for item in result.objects] == manifest["objects"]
+    fetched = stats(sim, "baidu")["downloads"]["count"] - downloads
+    assert fetched == {"replace": 3, "skip_blocked-changed": 1, "object-deleted": 1}[how]
+    reused = {item["key"] for item in old["objects"]} & {item["key"] for item in manifest["objects"]}
+    assert len(reused) == {"replace": 0, "skip_blocked-changed": 2, "object-deleted": 2}[how]
+    assert len(submissions(sim, "baidu")) == 1
+
+
+@pytest.mark.scenario("archive.integrity")
+@pytest.mark.parametrize("s3_checksum", [False, True], ids=["no-s3-checksum", "own-s3-checksum"])
+def test_object_corrupted_in_place_is_detected_and_copied_again(
+    sim: SimulatorServer, s3: S3Server, bucket: str, s3_checksum: bool
+) -> None:
+    """Same size, other bytes (bit rot, a careless overwrite): sizes alone would reuse it."""
+    job = finished(JUMDATA)
+    prefix = new_prefix()
+    copier(s3.client, prefix).archive(job)
+    old = json.loads(manifest_at(s3.client, prefix)[1])
+    victim = old["objects"][1]
+    original = s3.client.get_object(Bucket=BUCKET, Key=victim["key"])["Body"].read()
+    corrupt = original[:-8] + bytes(b ^ 0xFF for b in original[-8:])
+    extra = {"ChecksumAlgorithm": "SHA256"} if s3_checksum else {}
+    s3.client.put_object(Bucket=BUCKET, Key=victim["key"], Body=corrupt, **extra)
+    downloads = stats(sim, "jumdata")["downloads"]["count"]
+    copier(s3.client, prefix).archive(job)
+    manifest = assert_complete(s3.client, prefix, job)  # every listed object has its sha256 again
+    assert stats(sim, "jumdata")["downloads"]["count"] == downloads + 1  # only the corrupted one
+    (copy,) = [item for item in manifest["objects"] if item["index"] == victim["index"]]
+    assert copy["sha256"] == victim["sha256"]
+    assert copy["key"] != victim["key"]
