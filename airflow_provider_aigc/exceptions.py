@@ -108,6 +108,14 @@ class AigcSubmitUnconfirmedError(AigcServerError):
     fail_fast = True
 
 
+class AigcJobConflictError(AigcError):
+    """This task instance already holds a live job bought for another request: buying the new one
+    silently could pay twice for a prompt (a reordered mapped list) and would drop the earlier job.
+    """
+
+    fail_fast = True
+
+
 class AigcOutputExpiredError(AigcError):
     """An output URL is past its validity; the output can no longer be fetched."""
 
@@ -132,6 +140,7 @@ EXCEPTION_CLASSES: dict[str, type[AigcError]] = {
         AigcJobFailedError,
         AigcServerError,
         AigcSubmitUnconfirmedError,
+        AigcJobConflictError,
         AigcOutputExpiredError,
         AigcUnknownJobError,
     )

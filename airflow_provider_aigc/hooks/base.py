@@ -131,14 +131,31 @@ class AigcHook(BaseHook, ABC, Generic[C]):
 
     # --- public API --------------------------------------------------------------------------
 
-    def validate(self, app: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Check parameters against the vendor's documented limits (no network, no connection)."""
-        return self.protocol.validate(app, params)
+    def validate(
+        self, app: str, params: Mapping[str, Any], settings: ConnectionSettings | None = None
+    ) -> dict[str, Any]:
+        """The exact request a submit sends: ``params`` completed from the connection (e.g. Zhipu's
+        ``queue`` extra) and checked once against the vendor's documented limits.
+
+        Reads the connection, calls no vendor. What callers fingerprint is what ``submit_request``
+        sends, so a changed connection default is a changed request.
+        """
+        return self.protocol.validate(app, self._with_defaults(settings or self._settings(), params))
 
     def submit(self, app: str, params: Mapping[str, Any]) -> JobRef:
-        """Validate, then submit one job; returns its ``JobRef`` (never holding credentials)."""
+        """``validate``, then ``submit_request``: one job from raw parameters."""
+        return self.submit_request(app, self.validate(app, params))
+
+    def submit_request(self, app: str, request: Mapping[str, Any]) -> JobRef:
+        """Send ``request``, as ``validate`` returned it, unchanged: one paid call; returns its
+        ``JobRef`` (never holding credentials).
+
+        Any ``AigcError`` other than ``AigcSubmitUnconfirmedError`` means the vendor did not take
+        the job (it refused it, or the request never left). ``AigcSubmitUnconfirmedError``, any
+        other exception, or no return at all (a killed worker, ``AirflowTaskTimeout``) means the job
+        may have been bought.
+        """
         settings = self._settings()
-        request = self.validate(app, self._with_defaults(settings, params))
         job_id = self._call(
             settings,
             app,
@@ -163,7 +180,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
     async def asubmit(self, app: str, params: Mapping[str, Any]) -> JobRef:
         """``submit`` on an event loop (aiohttp, shared session, non-blocking connection lookup)."""
         settings = await self._asettings()
-        request = self.validate(app, self._with_defaults(settings, params))
+        request = self.validate(app, params, settings)
         job_id = await self._acall(
             settings,
             app,

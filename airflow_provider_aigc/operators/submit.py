@@ -1,14 +1,17 @@
 """Submit operators: validate the rendered parameters, buy one job per task instance, return its JobRef.
 
-A retried task does not buy the same job twice: right after the vendor accepts a job, its
-``JobRef`` is saved in the task instance's ``task_state_store`` (Airflow 3.3) under
-``JOB_STATE_KEY``. A later try with the same parameters reuses that job while it is queued, running
-or succeeded, and submits again only when the vendor failed it (or no longer knows it).
+A task instance buys at most one job for one request, whatever happens to its tries. Before the
+paid request leaves, an *intent* is saved in the task instance's ``task_state_store`` (Airflow
+3.3) under ``JOB_STATE_KEY``; once the vendor accepts, the ``JobRef`` replaces it. A later try
+that finds the job reuses it while it is queued, running or succeeded, and submits again only when
+the vendor failed it (or no longer knows it). A try that finds an intent without a job never
+submits on its own (``AigcSubmitUnconfirmedError``), nor does one that finds a live job bought for
+another request (``AigcJobConflictError``): the user decides, by deleting the key
+(docs/operators.md).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from abc import abstractmethod
 from functools import cached_property
@@ -17,45 +20,43 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 from airflow.sdk.execution_time.context import NEVER_EXPIRE
 
-from airflow_provider_aigc.exceptions import AigcUnknownJobError
+from airflow_provider_aigc.exceptions import (
+    AigcError,
+    AigcJobConflictError,
+    AigcSubmitUnconfirmedError,
+    AigcUnknownJobError,
+)
 from airflow_provider_aigc.hooks import hook_class_for
-from airflow_provider_aigc.models import JobRef, JobState
+from airflow_provider_aigc.hooks.base import SUBMIT_UNCONFIRMED
+from airflow_provider_aigc.models import JobRef, JobState, utc_now_iso
 from airflow_provider_aigc.operators.failures import fail_fast_on_permanent_errors
+from airflow_provider_aigc.operators.job_state import (
+    JOB_STATE_KEY,
+    Intent,
+    SavedJob,
+    changed_fields,
+    read_state,
+    rebuy_instructions,
+    request_fingerprint,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from airflow.sdk import Context
     from airflow.sdk.execution_time.context import TaskStateStoreAccessor
 
     from airflow_provider_aigc.hooks.base import AigcHook
 
-# task_state_store key of the submitted job. Renaming it breaks reuse for tries already in flight.
-JOB_STATE_KEY = "aigc_job"
-
-
-def request_fingerprint(vendor: str, app: str, conn_id: str, request: Mapping[str, Any]) -> str:
-    """sha256 of the validated request and where it goes: a stored job is reused only for the same one."""
-    canonical = json.dumps(
-        {"vendor": vendor, "app": app, "conn_id": conn_id, "request": request},
-        sort_keys=True,
-        ensure_ascii=False,
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _parse_saved_job(saved: object) -> tuple[JobRef, str] | None:
-    """The ``(JobRef, request fingerprint)`` stored under ``JOB_STATE_KEY``, or None if unreadable."""
-    if not isinstance(saved, dict):
-        return None
-    job, fingerprint = saved.get("job"), saved.get("request_sha256")
-    if not isinstance(job, dict) or not isinstance(fingerprint, str):
-        return None
-    try:
-        return JobRef.from_dict(job), fingerprint
-    except (KeyError, TypeError, ValueError):
-        return None
+__all__ = [
+    "JOB_STATE_KEY",
+    "AigcSubmitOperator",
+    "CogViewSubmitOperator",
+    "ErnieVilgSubmitOperator",
+    "JumdataDrawSubmitOperator",
+    "NewsGenerateSubmitOperator",
+    "request_fingerprint",
+]
 
 
 class AigcSubmitOperator(BaseOperator):
@@ -64,7 +65,8 @@ class AigcSubmitOperator(BaseOperator):
     Subclasses name the ``vendor`` and ``app`` and map their arguments onto the vendor's request
     fields in ``params_for_request()``. Validation against the vendor's documented limits runs after
     templates are rendered and before any paid call; errors that no retry can fix (invalid
-    parameters, rejected credentials, moderation) fail the task without using its retries.
+    parameters, rejected credentials, moderation, an unconfirmed earlier submit) fail the task
+    without using its retries.
 
     :param conn_id: The Airflow connection of the vendor account to bill.
     """
@@ -88,8 +90,8 @@ class AigcSubmitOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         with fail_fast_on_permanent_errors():
-            params = self.params_for_request()
-            request = self.hook.validate(self.app, params)
+            # Validated once, connection defaults included: what is fingerprinted is what is sent.
+            request = self.hook.validate(self.app, self.params_for_request())
             fingerprint = request_fingerprint(self.vendor, self.app, self.conn_id, request)
             store = context.get("task_state_store")
             if store is None:
@@ -97,48 +99,113 @@ class AigcSubmitOperator(BaseOperator):
                     "This Airflow has no task_state_store (it arrived in 3.3): a retry of this task "
                     "cannot see this try's job and will submit (and pay for) a new one."
                 )
-            else:
-                reusable = self._reusable_job(store, fingerprint)
-                if reusable is not None:
-                    return reusable.to_dict()
-            job = self.hook.submit(self.app, params)
-            if store is not None:
-                self._save(store, job, fingerprint)
+                return self.hook.submit_request(self.app, request).to_dict()
+            ti = context.get("ti")
+            reusable = self._earlier_job(store, fingerprint, request, ti)
+            if reusable is not None:
+                return reusable.to_dict()
+            self._record_intent(store, fingerprint, request, ti)
+            job = self._submit(store, request)
+            self._save(store, SavedJob(job, fingerprint))
             return job.to_dict()
 
-    def _save(self, store: TaskStateStoreAccessor, job: JobRef, fingerprint: str) -> None:
-        """Remember the accepted job for later tries of this task instance."""
+    def _described(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The request as logs and the state store may show it (no credentials, blobs shortened)."""
+        return self.hook.protocol.describe_request(self.app, request)
+
+    def _record_intent(
+        self, store: TaskStateStoreAccessor, fingerprint: str, request: dict[str, Any], ti: object
+    ) -> None:
+        """Save the intent before the paid request leaves; without it, no request leaves."""
+        intent = Intent(
+            request_sha256=fingerprint,
+            vendor=self.vendor,
+            app=self.app,
+            conn_id=self.conn_id,
+            sent_at=utc_now_iso(),
+            try_number=getattr(ti, "try_number", None),
+            request=self._described(request),
+        )
         try:
-            store.set(
-                JOB_STATE_KEY, {"job": job.to_dict(), "request_sha256": fingerprint}, retention=NEVER_EXPIRE
-            )
+            store.set(JOB_STATE_KEY, intent.to_state(), retention=NEVER_EXPIRE)
+        except Exception as error:
+            raise AigcError(
+                f"could not record the submit intent in task_state_store ({type(error).__name__}:"
+                f" {error}), so nothing was sent to {self.vendor}: without the intent, a worker lost"
+                " during the paid call would leave the next try blind and it could buy the job twice."
+                " The task's retries apply.",
+                vendor=self.vendor,
+            ) from error
+
+    def _submit(self, store: TaskStateStoreAccessor, request: dict[str, Any]) -> JobRef:
+        """The paid call. A proven refusal withdraws the intent; anything else leaves it for the next try."""
+        try:
+            return self.hook.submit_request(self.app, request)
+        except AigcSubmitUnconfirmedError:
+            raise
+        except AigcError:
+            # The vendor did not take the job (hooks.base.AigcHook.submit_request): a retry may submit.
+            try:
+                store.delete(JOB_STATE_KEY)
+            except Exception:
+                self.log.exception(
+                    "Could not withdraw the submit intent from task_state_store: the next try will "
+                    "refuse to submit on its own although %s refused this one.",
+                    self.vendor,
+                )
+            raise
+
+    def _save(self, store: TaskStateStoreAccessor, saved: SavedJob) -> None:
+        """Replace the intent with the accepted job for later tries of this task instance."""
+        job = saved.job
+        try:
+            store.set(JOB_STATE_KEY, saved.to_state(), retention=NEVER_EXPIRE)
         except Exception:
-            # The job is bought: failing the task now would make its retry buy it again.
+            # The job is bought: failing now would leave the intent, and the next try would stop
+            # as unconfirmed; returning the job lets this try go on with it.
             self.log.exception(
-                "Could not save job %s in task_state_store; continuing with it, but a retry of this "
-                "task will not see it and would submit a new job.",
+                "Could not save job %s in task_state_store; continuing with it. A retry of this task "
+                "will find only the intent and refuse to submit on its own.",
                 job.job_id,
             )
             return
         self.log.info("Saved job %s in task_state_store: a retry of this task reuses it", job.job_id)
 
-    def _reusable_job(self, store: TaskStateStoreAccessor, fingerprint: str) -> JobRef | None:
-        """The job an earlier try of this task instance bought, if it can still deliver."""
-        saved = store.get(JOB_STATE_KEY)
+    def _earlier_job(
+        self, store: TaskStateStoreAccessor, fingerprint: str, request: dict[str, Any], ti: object
+    ) -> JobRef | None:
+        """The job an earlier try of this task instance bought, if it can still deliver.
+
+        Raises when buying now could pay twice: an intent without a job, or a live job bought for
+        another request (Airflow scopes the state per map index, so a reordered mapped list lands
+        here; reuse cannot follow the request to a sibling index).
+        """
+        try:
+            saved = read_state(store.get(JOB_STATE_KEY))
+        except ValueError as error:
+            self.log.warning("Ignoring an unreadable %r entry in task_state_store (%s)", JOB_STATE_KEY, error)
+            return None
         if saved is None:
             return None
-        parsed = _parse_saved_job(saved)
-        if parsed is None:
-            self.log.warning("Ignoring an unreadable %r entry in task_state_store", JOB_STATE_KEY)
-            return None
-        job, saved_fingerprint = parsed
-        if saved_fingerprint != fingerprint:
-            self.log.warning(
-                "An earlier try submitted job %s with other parameters or another connection; "
-                "submitting a new job for the current ones.",
-                job.job_id,
+        if isinstance(saved, Intent):
+            raise AigcSubmitUnconfirmedError(
+                self._unconfirmed_message(saved, fingerprint, ti), vendor=self.vendor, code=SUBMIT_UNCONFIRMED
             )
+        job = saved.job
+        state = self._live_state(job)
+        if state is None:
             return None
+        if saved.request_sha256 != fingerprint:
+            raise AigcJobConflictError(self._conflict_message(job, state, request, ti), vendor=self.vendor)
+        self.log.info(
+            "Reusing job %s (%s) that an earlier try of this task submitted; not submitting again.",
+            job.job_id,
+            state.value,
+        )
+        return job
+
+    def _live_state(self, job: JobRef) -> JobState | None:
+        """The saved job's state if it can still deliver; None when the vendor failed or forgot it."""
         try:
             status = self.hook.get_status(job.job_id, job.app)
         except AigcUnknownJobError as error:
@@ -158,12 +225,42 @@ class AigcSubmitOperator(BaseOperator):
                 reason,
             )
             return None
-        self.log.info(
-            "Reusing job %s (%s) that an earlier try of this task submitted; not submitting again.",
-            job.job_id,
-            status.state.value,
+        return status.state
+
+    def _unconfirmed_message(self, intent: Intent, fingerprint: str, ti: object) -> str:
+        tried = f"try {intent.try_number}" if intent.try_number is not None else "an earlier try"
+        other = "" if intent.request_sha256 == fingerprint else " (for other parameters than this try's)"
+        return (
+            f"{tried} of this task instance sent a {intent.vendor} {intent.app} submit{other} on"
+            f" connection {intent.conn_id!r} at {intent.sent_at}, and its outcome is unknown: that try"
+            " ended (worker killed or out of memory, execution_timeout, SIGTERM) before the vendor's"
+            " answer was recorded, so the job may have been bought. This try does not submit on its"
+            f" own. Look in {intent.vendor}'s console or bill for a {intent.app} job created from"
+            f" {intent.sent_at} on, with request {json.dumps(intent.request, ensure_ascii=False)};"
+            f" if it is there, wait for it with AigcJobSensor(vendor={intent.vendor!r},"
+            f" app={intent.app!r}, conn_id={intent.conn_id!r}, job_id=<its id>). " + rebuy_instructions(ti)
         )
-        return job
+
+    def _conflict_message(self, job: JobRef, state: JobState, request: dict[str, Any], ti: object) -> str:
+        changes = changed_fields(job.request, self._described(request))
+        if job.conn_id != self.conn_id:
+            changes += f"; conn_id: {job.conn_id!r} -> {self.conn_id!r}"
+        map_index = getattr(ti, "map_index", None)
+        why = (
+            "a mapped task whose upstream list came back in another order: that prompt is likely"
+            " held by another map index, and buying it here pays for it twice"
+            if isinstance(map_index, int) and map_index >= 0
+            else "the parameters, a template's value or the connection's defaults changed since"
+        )
+        return (
+            f"this task instance already bought {job.vendor} {job.app} job {job.job_id} on"
+            f" {job.submitted_at} (now {state.value}) for another request than this try's"
+            f" ({changes}). Not submitting: the usual cause is {why}; a new job would also drop job"
+            f" {job.job_id} from this task's state. To keep job {job.job_id}, give this task instance"
+            " its earlier parameters back (e.g. a stable, sorted upstream list) and clear it. "
+            + rebuy_instructions(ti)
+            + f" Job {job.job_id} stays at the vendor either way; note its id."
+        )
 
 
 class CogViewSubmitOperator(AigcSubmitOperator):

@@ -66,6 +66,7 @@ def test_retry_flags_follow_the_design() -> None:
         "AigcOutputExpiredError",
         "AigcUnknownJobError",
         "AigcSubmitUnconfirmedError",
+        "AigcJobConflictError",
     }
     assert not retryable & fail_fast
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import pytest
 from airflow.sdk import DAG, NEVER_EXPIRE
@@ -15,6 +15,7 @@ from airflow.serialization.serialized_objects import DagSerialization
 from airflow_provider_aigc.exceptions import (
     AigcAuthError,
     AigcContentRejectedError,
+    AigcJobConflictError,
     AigcServerError,
     AigcUnknownJobError,
 )
@@ -31,10 +32,10 @@ from airflow_provider_aigc.operators.submit import (
     NewsGenerateSubmitOperator,
     request_fingerprint,
 )
+from tests.unit.operators.fakes import FakeTaskStateStore, context_with
 from tests.unit.triggers.factories import Script, captured_logs, failed_status, job_status
 
-if TYPE_CHECKING:
-    from airflow.sdk import Context
+pytestmark = pytest.mark.usefixtures("vendor_connections")
 
 PROMPT = "a lotus pond at dawn"
 VALIDATED = {"key": "queue1", "query": PROMPT}
@@ -52,34 +53,14 @@ def accepted(job_id: str = "job-1") -> JobRef:
     )
 
 
-def context_with(store: FakeTaskStateStore | None) -> Context:
-    """A task context holding only ``task_state_store`` (absent when None, as before Airflow 3.3)."""
-    return cast("Context", {} if store is None else {"task_state_store": store})
-
-
-class FakeTaskStateStore:
-    """The part of ``context["task_state_store"]`` the operators use, recording every write."""
-
-    def __init__(self, saved: dict[str, Any] | None = None) -> None:
-        self.values: dict[str, Any] = dict(saved or {})
-        self.writes: list[tuple[str, Any, object]] = []
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-    def set(self, key: str, value: Any, *, retention: object = None) -> None:
-        self.values[key] = value
-        self.writes.append((key, value, retention))
-
-
 class ZhipuCalls:
-    """ZhipuHook.submit / get_status answer from scripts; every call is recorded."""
+    """ZhipuHook.submit_request / get_status answer from scripts; every call is recorded."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.submits = Script([])
         self.statuses = Script([])
         monkeypatch.setattr(
-            ZhipuHook, "submit", lambda hook, app, params: self.submits.next(app, dict(params))
+            ZhipuHook, "submit_request", lambda hook, app, request: self.submits.next(app, dict(request))
         )
         monkeypatch.setattr(
             ZhipuHook, "get_status", lambda hook, job_id, app: self.statuses.next(job_id, app)
@@ -151,7 +132,7 @@ def test_fields_render_from_the_context_before_validation(zhipu: ZhipuCalls) -> 
     operator.execute(context_with(FakeTaskStateStore()))
 
     assert zhipu.submits.calls == [
-        ("news_generate", {"content": "春天的故事", "max_length": "300", "key": "q2"})
+        ("news_generate", {"content": "春天的故事", "max_length": 300, "key": "q2"})
     ]
 
 
@@ -244,7 +225,7 @@ def test_invalid_parameters_fail_before_any_paid_call_and_skip_retries(
     def no_call(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("no vendor call may happen for invalid parameters")
 
-    monkeypatch.setattr(hook_class, "submit", no_call)
+    monkeypatch.setattr(hook_class, "submit_request", no_call)
     monkeypatch.setattr(hook_class, "get_status", no_call)
     store = FakeTaskStateStore()
 
@@ -276,7 +257,10 @@ def test_transient_submit_errors_use_the_tasks_retries(zhipu: ZhipuCalls) -> Non
     with pytest.raises(AigcServerError):
         cogview().execute(context_with(store))
 
-    assert store.writes == []
+    # The vendor's answer proved it refused: the intent is withdrawn, so the retry may submit.
+    assert [key for key, _, _ in store.writes] == [JOB_STATE_KEY]
+    assert store.deletes == [JOB_STATE_KEY]
+    assert store.values == {}
 
 
 # --- one job per task instance ---------------------------------------------------------------
@@ -289,17 +273,30 @@ def test_a_first_try_submits_and_saves_the_job_for_good_before_returning(zhipu: 
     result = cogview().execute(context_with(store))
 
     assert result == accepted().to_dict()
-    assert zhipu.submits.calls == [("cogview", {"query": PROMPT, "key": None})]
+    assert zhipu.submits.calls == [("cogview", VALIDATED)]
     assert zhipu.statuses.calls == []
-    assert store.writes == [
-        (JOB_STATE_KEY, {"job": accepted().to_dict(), "request_sha256": FINGERPRINT}, NEVER_EXPIRE)
-    ]
+    (intent_key, intent, intent_retention), job_write = store.writes
+    assert (intent_key, intent["request_sha256"], intent_retention) == (
+        JOB_STATE_KEY,
+        FINGERPRINT,
+        NEVER_EXPIRE,
+    )
+    assert "job" not in intent
+    assert job_write == (
+        JOB_STATE_KEY,
+        {"job": accepted().to_dict(), "request_sha256": FINGERPRINT},
+        NEVER_EXPIRE,
+    )
 
 
 def test_a_job_that_could_not_be_saved_is_still_returned_not_bought_again(zhipu: ZhipuCalls) -> None:
     class BrokenStore(FakeTaskStateStore):
+        """Takes the intent, then loses the API server."""
+
         def set(self, key: str, value: Any, *, retention: object = None) -> None:
-            raise RuntimeError("API server unreachable")
+            if "job" in value:
+                raise RuntimeError("API server unreachable")
+            super().set(key, value, retention=retention)
 
     zhipu.submits.items = [accepted()]
 
@@ -353,16 +350,33 @@ def test_a_retry_resubmits_when_the_vendor_no_longer_knows_the_job(zhipu: ZhipuC
     assert result["job_id"] == "job-2"
 
 
-def test_a_retry_with_other_parameters_submits_a_new_job_without_asking_about_the_old(
-    zhipu: ZhipuCalls,
-) -> None:
+@pytest.mark.parametrize("state", [JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED])
+def test_a_retry_with_other_parameters_never_buys_over_a_live_job(zhipu: ZhipuCalls, state: JobState) -> None:
+    zhipu.statuses.items = [job_status(state, job_id="job-1")]
+    store = FakeTaskStateStore(saved(accepted("job-1")))
+
+    with pytest.raises(AirflowFailException) as raised:
+        cogview(query="a different prompt").execute(context_with(store))
+
+    assert isinstance(raised.value.__cause__, AigcJobConflictError)
+    message = str(raised.value)
+    assert "job job-1" in message
+    assert f"query: {PROMPT!r} -> 'a different prompt'" in message
+    assert "state-store/aigc_job" in message
+    assert zhipu.submits.calls == []
+    assert store.writes == []
+    assert store.deletes == []
+    assert store.values == saved(accepted("job-1"))
+
+
+def test_a_retry_with_other_parameters_buys_when_the_earlier_job_failed(zhipu: ZhipuCalls) -> None:
+    zhipu.statuses.items = [failed_status("AigcJobFailedError", "model crashed")]
     zhipu.submits.items = [accepted("job-2")]
     store = FakeTaskStateStore(saved(accepted("job-1")))
 
     result = cogview(query="a different prompt").execute(context_with(store))
 
     assert result["job_id"] == "job-2"
-    assert zhipu.statuses.calls == []
 
 
 def test_a_transient_error_checking_the_earlier_job_does_not_resubmit(zhipu: ZhipuCalls) -> None:
