@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from airflow_provider_aigc.hooks.connection import ConnectionSettings
     from airflow_provider_aigc.vendors.base import HttpRequest
 
-_DERIVATION_EXTRAS = ("app_key", "app_secret", "des3_key")
+# Canonical names (hidden by Airflow's REST API and UI); ``app_key``/``des3_key`` still work.
+_DERIVATION_EXTRAS = ("secret_app_key", "app_secret", "secret_des3_key")
 # A task id no real job has: the status query for it costs nothing and needs no keys.
 PROBE_TASK_ID = "airflow-connection-test"
 
@@ -24,7 +25,9 @@ class ZhipuHook(AigcHook[ZhipuKeys]):
     """Zhipu CogView (``cogview``) and news (``news_generate``).
 
     Credentials: login/password are the console's ready-made apikey/apisecret, sent as they are;
-    without them the extras ``app_key``, ``app_secret`` and ``des3_key`` derive per-API keys.
+    without them the extras ``secret_app_key``, ``app_secret`` and ``secret_des3_key`` derive
+    per-API keys (the old names ``app_key`` and ``des3_key`` still work, with a warning: Airflow
+    shows them in clear).
     The extra ``queue`` (default ``queue1``) fills the request's ``key`` when the task gives none.
     """
 
@@ -56,17 +59,29 @@ class ZhipuHook(AigcHook[ZhipuKeys]):
         source = (
             "Console apikey/apisecret are set"
             if settings.login and settings.password
-            else f"Per-API keys derived for {', '.join(sorted(zhipu.APPS))} from app_key/app_secret/des3_key"
+            else f"Per-API keys derived for {', '.join(sorted(zhipu.APPS))} from secret_app_key/app_secret/"
+            "secret_des3_key"
         )
-        return True, f"{source}; {settings.base_url} answers as Zhipu (the keys are checked on the first submit)."
+        return (
+            True,
+            f"{source}; {settings.base_url} answers as Zhipu (the keys are checked on the first submit).",
+        )
 
     def _credentials(self, settings: ConnectionSettings, app: str) -> ZhipuKeys:
         if settings.login and settings.password:
             return ZhipuKeys(apikey=settings.login, apisecret=settings.password)
         if app not in self._derived:
-            app_key, app_secret, des3_key = (settings.extra_text(name) for name in _DERIVATION_EXTRAS)
+            app_key, app_secret, des3_key = (settings.secret_extra(name) for name in _DERIVATION_EXTRAS)
             if not (app_key and app_secret and des3_key):
                 raise AigcAuthError(_missing_credentials(settings), vendor=zhipu.VENDOR)
+            for old, new in settings.deprecated_extras:
+                self.log.warning(
+                    "Connection %r uses the extra %r, which Airflow's REST API and UI show in clear;"
+                    " rename it to %r (hidden there). The old name keeps working for now.",
+                    settings.conn_id,
+                    old,
+                    new,
+                )
             self._derived[app] = zhipu.derive_keys(app, app_key, app_secret, des3_key)
         return self._derived[app]
 
@@ -87,11 +102,11 @@ class ZhipuHook(AigcHook[ZhipuKeys]):
 
 def _missing_credentials(settings: ConnectionSettings) -> str:
     """Which fields to set, naming the ones that are missing (never their values)."""
-    missing = [name for name in _DERIVATION_EXTRAS if not settings.extra_text(name)]
+    missing = [name for name in _DERIVATION_EXTRAS if not settings.secret_extra(name)]
     half = "login" if settings.password else "password" if settings.login else None
     console = f" (the {half} is missing)" if half else ""
     return (
         f"connection {settings.conn_id!r} has no Zhipu credentials: set login and password to the"
-        f" console apikey and apisecret{console}, or set the extras app_key, app_secret and des3_key"
-        f" (missing: {', '.join(missing)})"
+        f" console apikey and apisecret{console}, or set the extras secret_app_key, app_secret and"
+        f" secret_des3_key (missing: {', '.join(missing)})"
     )

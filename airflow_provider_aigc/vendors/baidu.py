@@ -33,6 +33,7 @@ from airflow_provider_aigc.vendors.common import (
     is_success,
     known_params,
     read_code,
+    require_utf8,
     to_iso_utc,
     try_decode_json,
     validate_choice,
@@ -218,8 +219,7 @@ def parse_status(
         raise payload.malformed(f"task_id {reported_id} is not the polled job {job_id}")
     state = _state(payload, "task_status", payload.get_str(task, "task_status"))
     progress = _progress(payload, task, "task_progress")
-    fallback_ttl = DEFAULT_OUTPUT_TTL_SECONDS if output_ttl_seconds is None else output_ttl_seconds
-    fallback_expiry = now + timedelta(seconds=fallback_ttl)
+    fallback_expiry = _fallback_expiry(now, output_ttl_seconds)
     outputs: list[Output] = []
     failures: list[str | None] = []
     for item in payload.opt_list(task, "sub_task_result_list") or ():
@@ -248,6 +248,19 @@ def parse_status(
         outputs=tuple(outputs),
         error=error,
     )
+
+
+def _fallback_expiry(now: datetime, output_ttl_seconds: float | None) -> datetime:
+    """When an image URL without a readable signature expires: ``now`` + the connection's TTL
+    (the document's 1 h when unset). A TTL no date can hold is the connection's error."""
+    ttl = DEFAULT_OUTPUT_TTL_SECONDS if output_ttl_seconds is None else output_ttl_seconds
+    try:
+        return now + timedelta(seconds=ttl)
+    except (OverflowError, ValueError, TypeError):
+        raise AigcInvalidRequestError(
+            f"output_ttl_seconds {trim(repr(ttl), 40)} is out of range; use a number of seconds up to a year",
+            vendor=VENDOR,
+        ) from None
 
 
 def _state(payload: Payload, key: str, status: str) -> JobState:
@@ -392,7 +405,7 @@ def _reference(given: Mapping[str, Any]) -> dict[str, Any]:
 def _url(value: object) -> str:
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
         raise _invalid(f"url must be a full http(s) URL, got {trim(value, 80)}")
-    size = len(value.encode("utf-8"))
+    size = len(require_utf8("url", value, source=SOURCE).encode("utf-8"))
     if size > URL_MAX_BYTES:
         raise _invalid(f"url must be at most {URL_MAX_BYTES} bytes, got {size}")
     return value

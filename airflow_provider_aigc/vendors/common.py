@@ -246,6 +246,19 @@ def validate_text(name: str, value: object, *, source: str, max_length: int | No
         raise AigcInvalidRequestError(f"{name} must be {limit} ({source} limit), got a blank string")
     if max_length is not None and len(value) > max_length:
         raise AigcInvalidRequestError(f"{name} must be {limit} ({source} limit), got {len(value)}")
+    return require_utf8(name, value, source=source)
+
+
+def require_utf8(name: str, value: str, *, source: str) -> str:
+    """``value`` when UTF-8 can encode it: a lone surrogate (e.g. from a badly decoded file) can be
+    neither sent, signed nor fingerprinted, so it is refused before any paid call."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise AigcInvalidRequestError(
+            f"{name} must be text UTF-8 can encode ({source} limit); character {error.start + 1}"
+            f" is {value[error.start]!r}, an unpaired surrogate"
+        ) from None
     return value
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -56,6 +57,11 @@ _PATHS = {COGVIEW: "/v1/cogview", NEWS: "/v1/news"}
 _PARAMS = {COGVIEW: ("key", "query"), NEWS: ("key", "content", "max_length")}
 _SECRET_FIELDS = frozenset({"apikey", "apisecret"})
 _DES3_KEY_SIZES = (16, 24)
+# ``result.status`` values: "wait" is documented; the documents' done answers carry no status,
+# and the simulator's say "finish". None: the field is absent.
+_WAITING_STATES = (None, "wait")
+_DONE_STATES = (None, "finish")
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,22 +73,33 @@ class ZhipuKeys:
 
 
 def parse_des3_key(text: str) -> bytes:
-    """The 3DES key from a connection: its UTF-8 text when 16/24 bytes, else base64 of 16/24 bytes.
+    """The 3DES key from a connection, by one rule that never reads a value two ways:
 
-    Errors never quote the key.
+    1. standard base64 *with its padding* (canonical, as ``base64.b64encode`` writes it) of 16 or
+       24 bytes: those bytes. The only overlap with rule 2 is a 24-character text ending in "==",
+       and such a value is read as base64 (the standard encoding of a 16-byte key);
+    2. otherwise text of 16 or 24 UTF-8 bytes: those bytes;
+    3. otherwise base64 without padding (22 or 32 characters) of 16 or 24 bytes.
+
+    Any key can also be given as the padded base64 of its bytes. Errors never quote the key.
     """
     hint = "des3_key must be 16 or 24 bytes of text, or base64 of 16 or 24 bytes"
     if not isinstance(text, str):
         raise AigcAuthError(f"{hint}; got {type(text).__name__}", vendor=VENDOR)
-    raw = text.encode("utf-8")
-    if len(raw) not in _DES3_KEY_SIZES:
-        try:
-            # Padding is optional: a padded base64 of 16 bytes is itself 24 bytes of text.
-            raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            raise AigcAuthError(f"{hint}; got {len(raw)} bytes that are not base64", vendor=VENDOR) from None
-        if len(raw) not in _DES3_KEY_SIZES:
-            raise AigcAuthError(f"{hint}; its base64 decodes to {len(raw)} bytes", vendor=VENDOR)
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise AigcAuthError(f"{hint}; got text UTF-8 cannot encode", vendor=VENDOR) from None
+    padded = _base64_key(text)
+    if padded is not None and len(padded) in _DES3_KEY_SIZES and base64.b64encode(padded) == raw:
+        raw = padded
+    elif len(raw) not in _DES3_KEY_SIZES:
+        unpadded = _base64_key(text + "=" * (-len(text) % 4))
+        if unpadded is None:
+            raise AigcAuthError(f"{hint}; got {len(raw)} bytes that are not base64", vendor=VENDOR)
+        if len(unpadded) not in _DES3_KEY_SIZES:
+            raise AigcAuthError(f"{hint}; its base64 decodes to {len(unpadded)} bytes", vendor=VENDOR)
+        raw = unpadded
     from Crypto.Cipher import DES3
 
     try:
@@ -92,6 +109,14 @@ def parse_des3_key(text: str) -> bytes:
             "des3_key degenerates to single DES (its 8-byte parts repeat); use a key with distinct parts",
             vendor=VENDOR,
         ) from None
+
+
+def _base64_key(text: str) -> bytes | None:
+    """The bytes of strict standard base64 (alphabet and padding checked); None when it is not."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def derive_keys(api_name: str, app_key: str, app_secret: str, des3_key_text: str) -> ZhipuKeys:
@@ -159,8 +184,13 @@ def parse_status(
 ) -> JobStatus:
     """Map a ``/v1/status`` answer onto ``JobStatus``.
 
-    Waiting: ``output`` empty or absent (``progress.value`` "0%" -> QUEUED, more -> RUNNING).
-    Done: URLs (cogview) or ``{"text"}`` (news). ``status`` "failed" -> FAILED with ``error``.
+    The documents define completion by ``output`` and name one ``status`` value, "wait":
+    waiting is ``output`` empty or absent with ``status`` "wait" or absent (``progress.value``
+    "0%" -> QUEUED, more -> RUNNING); done is URLs (cogview) or ``{"text"}`` (news), whatever the
+    ``status`` says (an unknown one is logged). ``status`` "failed" -> FAILED with ``error``.
+    Any other ``status`` without output is not a state we can wait on: it raises
+    ``AigcServerError`` naming the raw value, so polling ends after its bounded run of failures
+    instead of waiting silently until the deadline.
     The documents give no URL lifetime, so expiry is ``updated_at`` + the connection's TTL.
     """
     check_app(VENDOR, app, APPS)
@@ -173,9 +203,21 @@ def parse_status(
         return JobStatus(VENDOR, app, job_id, JobState.FAILED, error=error)
     output = result.get("output")
     if output is None or (isinstance(output, (dict, list)) and not output):
+        if state not in _WAITING_STATES:
+            raise payload.malformed(
+                f"task status {repr(state)[:60]} without output is not one the documents define"
+                f" (waiting: {', '.join(repr(s) for s in _WAITING_STATES if s)} or no status;"
+                " done: an output; failed: 'failed')"
+            )
         progress = _progress(payload, result)
         running = JobState.QUEUED if progress == 0.0 else JobState.RUNNING
         return JobStatus(VENDOR, app, job_id, running, progress)
+    if state not in _DONE_STATES:
+        _log.warning(
+            "zhipu task %s has an output and the undocumented status %s; taking the output as done",
+            job_id,
+            repr(state)[:60],
+        )
     expires_at = _expires_at(payload, result, now, output_ttl_seconds)
     if app == COGVIEW:
         if not isinstance(output, list):
@@ -239,7 +281,7 @@ def _expires_at(
     updated = now if updated_text is None else _rfc1123(payload, updated_text)
     try:
         return to_iso_utc(updated + timedelta(seconds=ttl_seconds))
-    except OverflowError:
+    except (OverflowError, ValueError):
         raise payload.malformed("updated_at plus the output TTL is out of range") from None
 
 

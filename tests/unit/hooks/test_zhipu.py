@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 
 CONSOLE = {"login": "demo-zhipu-console-apikey", "password": "demo-zhipu-console-apisecret"}
 DERIVE = {
+    "secret_app_key": "demo-zhipu-app-key",
+    "app_secret": "demo-zhipu-app-secret",
+    "secret_des3_key": "demo-zhipu-des3-key-24b!",
+}
+# The names before 0.2: still accepted, with a warning (Airflow's API and UI show them in clear).
+DERIVE_OLD_NAMES = {
     "app_key": "demo-zhipu-app-key",
     "app_secret": "demo-zhipu-app-secret",
     "des3_key": "demo-zhipu-des3-key-24b!",
@@ -76,7 +82,7 @@ def test_submit_derives_per_api_keys_and_uses_the_connection_queue(
 
     ref = hook.submit(app, params)
 
-    expected = derive_keys(app, DERIVE["app_key"], DERIVE["app_secret"], DERIVE["des3_key"])
+    expected = derive_keys(app, DERIVE["secret_app_key"], DERIVE["app_secret"], DERIVE["secret_des3_key"])
     body = vendor.seen(path)[0].json
     assert (body["apikey"], body["apisecret"]) == (expected.apikey, expected.apisecret)
     assert body["key"] == "queue7"
@@ -120,13 +126,13 @@ def test_vendor_auth_error_is_raised_without_retry(vendor: FakeVendor, make_hook
 def test_missing_credentials_say_which_fields_to_set(
     vendor: FakeVendor, make_hook: Callable[..., Any]
 ) -> None:
-    hook = make_hook(ZhipuHook, login="demo-zhipu-console-apikey", app_key="demo-zhipu-app-key")
+    hook = make_hook(ZhipuHook, login="demo-zhipu-console-apikey", secret_app_key="demo-zhipu-app-key")
     with pytest.raises(AigcAuthError) as raised:
         hook.submit("cogview", {"query": "睡莲"})
     message = raised.value.message
     assert "set login and password" in message
     assert "the password is missing" in message
-    assert "missing: app_secret, des3_key" in message
+    assert "missing: app_secret, secret_des3_key" in message
     assert "demo-zhipu-console-apikey" not in message
     assert vendor.requests == []
 
@@ -174,8 +180,9 @@ def test_test_connection_fails_when_the_host_is_not_zhipu(
 @pytest.mark.parametrize(
     ("fields", "phrase"),
     [
-        ({"app_key": "demo-zhipu-app-key"}, "missing: app_secret, des3_key"),
-        ({**DERIVE, "des3_key": "short"}, "des3_key must be 16 or 24 bytes"),
+        ({"secret_app_key": "demo-zhipu-app-key"}, "missing: app_secret, secret_des3_key"),
+        ({"app_key": "demo-zhipu-app-key"}, "missing: app_secret, secret_des3_key"),
+        ({**DERIVE, "secret_des3_key": "short"}, "des3_key must be 16 or 24 bytes"),
     ],
 )
 def test_test_connection_reports_missing_credentials_without_calling_zhipu(
@@ -184,4 +191,36 @@ def test_test_connection_reports_missing_credentials_without_calling_zhipu(
     result, message = make_hook(ZhipuHook, **fields).test_connection()
     assert result is False
     assert phrase in message
+    assert vendor.requests == []
+
+
+def test_old_secret_extra_names_still_derive_the_keys_and_warn(
+    vendor: FakeVendor, make_hook: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression (issue 10 item 7): the renamed extras keep the old names working."""
+    vendor.script("/v1/cogview", Reply(zhipu_accepted()))
+    hook = make_hook(ZhipuHook, **DERIVE_OLD_NAMES)
+
+    hook.submit("cogview", {"query": "睡莲"})
+
+    expected = derive_keys("cogview", *DERIVE_OLD_NAMES.values())
+    body = vendor.seen("/v1/cogview")[0].json
+    assert (body["apikey"], body["apisecret"]) == (expected.apikey, expected.apisecret)
+    captured = capsys.readouterr()
+    warned = captured.out + captured.err
+    assert "'app_key'" in warned
+    assert "'secret_app_key'" in warned
+    assert "'des3_key'" in warned
+    assert "'secret_des3_key'" in warned
+    assert DERIVE_OLD_NAMES["des3_key"] not in warned
+
+
+def test_old_and_new_secret_names_with_different_values_are_refused(
+    vendor: FakeVendor, make_hook: Callable[..., Any]
+) -> None:
+    hook = make_hook(ZhipuHook, **DERIVE, des3_key="another-des3-key-of-24b!")
+    with pytest.raises(AigcInvalidRequestError, match="'secret_des3_key' and 'des3_key'") as raised:
+        hook.submit("cogview", {"query": "睡莲"})
+    assert "another-des3-key-of-24b!" not in raised.value.message
+    assert DERIVE["secret_des3_key"] not in raised.value.message
     assert vendor.requests == []

@@ -292,12 +292,31 @@ def test_parse_des3_key_decodes_base64_of_24_bytes() -> None:
     assert zhipu.parse_des3_key(base64.b64encode(raw).decode()) == DES3.adjust_key_parity(raw)
 
 
-def test_parse_des3_key_decodes_base64_of_16_bytes_given_without_padding() -> None:
-    raw = bytes(range(100, 116))
+@pytest.mark.parametrize("raw", [bytes(range(100, 116)), b"0123456789abcdef", bytes(range(200, 216))])
+def test_parse_des3_key_decodes_standard_padded_base64_of_16_bytes(raw: bytes) -> None:
+    """Regression (issue 10 item 6): ``base64.b64encode`` of a 16-byte key is 24 characters; it was
+    read as a 24-byte text key, so every derived key was wrong."""
     text = base64.b64encode(raw).decode()
-    # With its "==" the text is 24 bytes long, so the text rule wins (DESIGN.md's order).
-    assert zhipu.parse_des3_key(text) == DES3.adjust_key_parity(text.encode())
+    assert len(text) == 24 and text.endswith("==")
+    assert zhipu.parse_des3_key(text) == DES3.adjust_key_parity(raw)
     assert zhipu.parse_des3_key(text.rstrip("=")) == DES3.adjust_key_parity(raw)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "abcdefghijklmnopqrstuvB=",  # not base64 of 16/24 bytes (17 bytes)
+        "abcdefghijklmnopqrstuB==",  # decodes, but not as base64 writes it (non-canonical)
+        "abc.efghijklmnopqrstuA==",  # not the base64 alphabet
+    ],
+)
+def test_parse_des3_key_reads_other_24_byte_texts_as_text(text: str) -> None:
+    assert zhipu.parse_des3_key(text) == DES3.adjust_key_parity(text.encode())
+
+
+def test_parse_des3_key_refuses_text_utf8_cannot_encode() -> None:
+    with pytest.raises(AigcAuthError, match="UTF-8 cannot encode"):
+        zhipu.parse_des3_key("0123456789abcde\ud800")
 
 
 SECRET_LOOKING = "s3cr3t-k3y-that-must-not-leak"
