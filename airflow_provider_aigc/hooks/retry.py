@@ -1,114 +1,152 @@
-"""Bounded retries with full-jitter exponential backoff, in a sync and an async flavour.
+"""How a vendor call is repeated, on tenacity: one predicate, one wait, one stop, sync and async.
 
-An attempt decides itself whether it may be repeated, by raising ``RetryableFailure``: only the
-caller knows whether repeating is safe (a status poll always is; a submit only when the vendor
-proved it did not accept the job). Everything else propagates at once.
+The predicate is the taxonomy's own ``retryable`` flag: the hook decides before an error leaves an
+attempt whether repeating is safe (a status read always is; a submit only when the vendor proved
+it refused it, see ``AigcError.refused``), so everything retryable here may be repeated. Waits
+honour ``Retry-After``, never come back sooner than a rate-limit floor, and, like every request
+timeout, are cut to the time left before the caller's absolute deadline.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow_provider_aigc.exceptions import AigcError
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
+
+from airflow_provider_aigc.exceptions import AigcError, AigcRateLimitError
 
 if TYPE_CHECKING:
     import random
-
-T = TypeVar("T")
 
 # Called before each pause: (error, retry number starting at 1, delay in seconds).
 OnRetry = Callable[[AigcError, int, float], None]
 
 
-class RetryableFailure(Exception):
-    """An attempt failed in a way that may be repeated; ``error`` is raised when attempts run out."""
+class DeadlineReached(AigcError):
+    """The caller's deadline passed before the call could succeed (``__cause__``: the last failure).
 
-    def __init__(self, error: AigcError) -> None:
-        super().__init__(error.message)
-        self.error = error
+    Sensors and triggers turn it into their timeout outcome; it is never retried.
+    """
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """``max_retries`` repeats after the first attempt; pauses grow as ``base_delay * 2**n`` up to
-    ``max_delay``, drawn uniformly below that (full jitter) so many clients do not retry in step.
-    A vendor's ``Retry-After`` replaces the draw, capped at ``max_retry_after``."""
+    """``max_retries`` repeats after the first attempt, pausing ``base_delay * 2**n`` at most (up
+    to ``max_delay``), drawn uniformly (full jitter) so many clients do not retry in step.
+
+    A rate-limited call waits at least ``rate_limit_floor`` more: the vendors count their limits
+    per second (Baidu 13/18 "QPS 超限"; Zhipu 10003 and Jumdata 606/609 name no window, and a
+    second is the shortest window any of them counts), so an earlier retry lands in the window
+    that refused it. A vendor's ``Retry-After`` replaces the draw (not below the floor), capped at
+    ``max_retry_after``.
+    """
 
     max_retries: int = 3
     base_delay: float = 1.0
     max_delay: float = 30.0
     max_retry_after: float = 120.0
+    rate_limit_floor: float = 1.0
 
     def delay(self, retry_number: int, error: AigcError, rng: random.Random) -> float:
-        """The pause before retry ``retry_number`` (1-based)."""
+        """The pause before retry ``retry_number`` (1-based), before any deadline cut."""
+        floor = self.rate_limit_floor if isinstance(error, AigcRateLimitError) else 0.0
         if error.retry_after is not None:
-            return min(max(error.retry_after, 0.0), self.max_retry_after)
-        return rng.uniform(0.0, min(self.max_delay, self.base_delay * 2 ** (retry_number - 1)))
-
-    def next_delay(self, failure: RetryableFailure, retry_number: int, rng: random.Random) -> float:
-        """The pause before retry ``retry_number``, or the failure's error when none is left."""
-        if retry_number > self.max_retries:
-            raise failure.error from None
-        return self.delay(retry_number, failure.error, rng)
+            return min(max(error.retry_after, floor), self.max_retry_after)
+        return floor + rng.uniform(0.0, min(self.max_delay, self.base_delay * 2 ** (retry_number - 1)))
 
 
-class _Backoff:
-    """The retry count of one call: each ``pause`` counts a retry, reports it and says how long to wait."""
+@dataclass(frozen=True)
+class Deadline:
+    """An absolute deadline (epoch seconds; None: none) read on the hook's clock."""
 
-    def __init__(self, policy: RetryPolicy, rng: random.Random, on_retry: OnRetry) -> None:
-        self._policy = policy
-        self._rng = rng
-        self._on_retry = on_retry
-        self._retry_number = 0
+    at: float | None
+    clock: Callable[[], float]
 
-    def pause(self, failure: RetryableFailure) -> float:
-        """The delay before the next retry, or the failure's error when the retries are used up."""
-        self._retry_number += 1
-        delay = self._policy.next_delay(failure, self._retry_number, self._rng)
-        self._on_retry(failure.error, self._retry_number, delay)
-        return delay
+    def left(self) -> float:
+        """Seconds left (infinite without a deadline)."""
+        return math.inf if self.at is None else self.at - self.clock()
 
-
-def call_with_retries(
-    attempt: Callable[[], T],
-    policy: RetryPolicy,
-    *,
-    sleep: Callable[[float], None],
-    rng: random.Random,
-    on_retry: OnRetry,
-) -> T:
-    """Run ``attempt`` until it returns, raises something else, or the retries are used up."""
-    backoff = _Backoff(policy, rng, on_retry)
-    while True:
-        try:
-            return attempt()
-        except RetryableFailure as failure:
-            sleep(backoff.pause(failure))
+    def timeout(self, timeout: float, last: AigcError | None = None) -> float:
+        """The request timeout for one attempt: ``timeout`` cut to the time left, or
+        ``DeadlineReached`` (from ``last``, the previous failure) when none is left."""
+        left = self.left()
+        if left > 0:
+            return min(timeout, left)
+        if last is None:
+            raise DeadlineReached("the deadline passed before the call could be made")
+        raise DeadlineReached(
+            f"the deadline passed while retrying: {last.message}", vendor=last.vendor
+        ) from last
 
 
-async def acall_with_retries(
-    attempt: Callable[[], Awaitable[T]],
-    policy: RetryPolicy,
-    *,
-    sleep: Callable[[float], Awaitable[None]],
-    rng: random.Random,
-    on_retry: OnRetry,
-) -> T:
-    """``call_with_retries`` for coroutines: pauses with an awaitable sleep, never blocking the loop."""
-    backoff = _Backoff(policy, rng, on_retry)
-    while True:
-        try:
-            return await attempt()
-        except RetryableFailure as failure:
-            await sleep(backoff.pause(failure))
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, AigcError) and error.retryable
+
+
+def _failure(state: RetryCallState) -> AigcError:
+    """The error of the attempt that just failed (the predicate only lets ``AigcError`` through)."""
+    assert state.outcome is not None
+    error = state.outcome.exception()
+    assert isinstance(error, AigcError)
+    return error
+
+
+def retry_options(
+    policy: RetryPolicy, deadline: Deadline, rng: random.Random, on_retry: OnRetry
+) -> dict[str, Any]:
+    """The predicate, wait, stop and give-up shared by ``retrying`` and ``aretrying``."""
+    failures: list[AigcError] = []
+
+    def before(state: RetryCallState) -> None:
+        deadline.timeout(math.inf, failures[-1] if failures else None)
+
+    def wait(state: RetryCallState) -> float:
+        delay = policy.delay(state.attempt_number, _failure(state), rng)
+        return max(0.0, min(delay, deadline.left()))
+
+    def stop(state: RetryCallState) -> bool:
+        return state.attempt_number > policy.max_retries or deadline.left() <= 0
+
+    def report(state: RetryCallState) -> None:
+        assert state.next_action is not None
+        failures.append(_failure(state))
+        on_retry(failures[-1], state.attempt_number, state.next_action.sleep)
+
+    def give_up(state: RetryCallState) -> NoReturn:
+        error = _failure(state)
+        deadline.timeout(math.inf, error)  # DeadlineReached when that is why the retries stopped
+        raise error
+
+    return {
+        "before": before,
+        "retry": retry_if_exception(_retryable),
+        "wait": wait,
+        "stop": stop,
+        "before_sleep": report,
+        "retry_error_callback": give_up,
+    }
+
+
+def retrying(options: dict[str, Any], sleep: Callable[[float], None]) -> Retrying:
+    """A sync retrier over ``retry_options``."""
+    return Retrying(sleep=sleep, **options)
+
+
+def aretrying(options: dict[str, Any], sleep: Callable[[float], Awaitable[None]]) -> AsyncRetrying:
+    """An async retrier over the same ``retry_options``: pauses never block the event loop."""
+    return AsyncRetrying(sleep=sleep, **options)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
-    """A ``Retry-After`` header in seconds from ``now`` (epoch): delta-seconds or an HTTP date."""
+    """A ``Retry-After`` header in seconds from ``now`` (epoch): delta-seconds or an HTTP date.
+
+    The one Retry-After parser: the hook reads it for every retryable answer.
+    """
     if value is None or not value.strip():
         return None
     text = value.strip()
@@ -121,4 +159,4 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
             return None
         aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
         seconds = aware.timestamp() - now
-    return max(seconds, 0.0) if seconds == seconds else None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None

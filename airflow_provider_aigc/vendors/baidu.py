@@ -21,7 +21,6 @@ from airflow_provider_aigc.exceptions import (
     AigcInvalidRequestError,
     AigcJobFailedError,
     AigcServerError,
-    error_for_code,
     trim,
 )
 from airflow_provider_aigc.models import JobError, JobState, JobStatus, Output
@@ -29,6 +28,7 @@ from airflow_provider_aigc.vendors.base import HttpRequest, HttpResponse
 from airflow_provider_aigc.vendors.common import (
     Payload,
     check_app,
+    envelope_error,
     http_error,
     is_success,
     known_params,
@@ -180,7 +180,10 @@ def _read(response: HttpResponse) -> tuple[Payload, Mapping[str, Any]]:
     body = try_decode_json(response)
     code = read_code(body, "error_code")
     if code is not None and code != "0":
-        raise error_for_code(VENDOR, code, _quote(body.get("error_msg")))
+        # 216630 "服务器内部错误,请再次请求" is an internal error: the document asks for another
+        # request but does not say no task was created, so on a submit it proves nothing
+        # (AigcSubmitUnconfirmedError); the rate-limit, quota, parameter and token codes are refusals.
+        raise envelope_error(VENDOR, code, _quote(body.get("error_msg")))
     if not is_success(response):
         raise http_error(VENDOR, response)
     payload = Payload(VENDOR, body, response.body.decode("utf-8", "replace"))

@@ -9,7 +9,6 @@ call.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,9 +16,11 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_aigc.exceptions import (
+    VENDOR_ERROR_CODES,
     AigcError,
     AigcInvalidRequestError,
     AigcServerError,
+    error_for_code,
     error_for_http_status,
     trim,
 )
@@ -64,23 +65,34 @@ def read_code(body: object, key: str) -> str | None:
     return f"{code}".strip()
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """The ``Retry-After`` header in seconds when it is a plain number (HTTP dates are ignored)."""
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
 def http_error(vendor: str, response: HttpResponse) -> AigcError:
-    """The taxonomy error for a non-2xx answer whose body holds no vendor code we could read."""
-    return error_for_http_status(
-        vendor, response.status, response.body, retry_after_seconds(response.headers)
+    """The taxonomy error for a non-2xx answer whose body holds no vendor code we could read.
+
+    Only HTTP 429 counts as a refusal: it is HTTP's own "not processed, too many requests" (RFC
+    6585) and the taxonomy's rate-limit status. A 5xx without the vendor's envelope may come from a
+    gateway after the vendor took the job, so it proves nothing. (The hook reads ``Retry-After``.)
+    """
+    error = error_for_http_status(vendor, response.status, response.body)
+    error.refused = response.status == 429
+    return error
+
+
+def envelope_error(
+    vendor: str, code: str | int, message: str, *, refusing_server_codes: frozenset[str] = frozenset()
+) -> AigcError:
+    """The taxonomy error for an error code in the vendor's own envelope.
+
+    ``refused`` is set when the code proves the vendor declined the request: every documented code
+    of a refusing class (rate limit, quota, validation, auth, moderation, unknown job), plus the
+    server-error codes in ``refusing_server_codes`` whose document says nothing was processed. An
+    undocumented code or a plain server-error code proves nothing: a submit is then unconfirmed.
+    """
+    error = error_for_code(vendor, code, message)
+    documented = (vendor, str(code)) in VENDOR_ERROR_CODES
+    error.refused = documented and (
+        not isinstance(error, AigcServerError) or str(code) in refusing_server_codes
     )
+    return error
 
 
 @dataclass(frozen=True)

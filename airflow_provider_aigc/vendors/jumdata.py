@@ -11,17 +11,13 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_aigc.exceptions import (
-    VENDOR_ERROR_CODES,
-    AigcError,
-    AigcSubmitUnconfirmedError,
-    error_for_code,
-)
+from airflow_provider_aigc.exceptions import VENDOR_ERROR_CODES, AigcError
 from airflow_provider_aigc.models import JobState, JobStatus, Output
 from airflow_provider_aigc.vendors.base import HttpRequest
 from airflow_provider_aigc.vendors.common import (
     Payload,
     check_app,
+    envelope_error,
     http_error,
     is_success,
     known_params,
@@ -75,8 +71,10 @@ _OK = "200"
 _SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
 _CREATE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _SECRET_FIELDS = frozenset({"sign"})
-# ``code`` of AigcSubmitUnconfirmedError, as the hooks raise it (hooks.base.SUBMIT_UNCONFIRMED).
-SUBMIT_UNCONFIRMED = "submit_unconfirmed"
+# Of the server-error codes only 500 "系统维护,请稍候再试" (under maintenance, try later) says the
+# request was turned away; 610 "请求超时" (timed out inside the vendor) and 999 "其他" (other) may
+# follow an accepted job, so a submit answered with them is unconfirmed.
+_REFUSING_SERVER_CODES = frozenset({"500"})
 
 
 def sign(app_id: str, app_secret: str, timestamp_ms: int) -> str:
@@ -123,27 +121,11 @@ def build_status(job_id: str, app_id: str, app_secret: str, timestamp_ms: int) -
 def parse_submit(response: HttpResponse) -> str:
     """The ``data.taskId`` of an accepted job (valid for one month at the vendor).
 
-    An error answer that says ``charge: true`` was billed: even a transient code (500, 610, 999)
-    then raises ``AigcSubmitUnconfirmedError``, so the hook never resends (and pays for) it.
+    An error answer is a refusal the hook may resend only as ``_envelope_error`` decides: never
+    when it says ``charge: true`` (billed), whatever its code.
     """
-    try:
-        payload, data = _data(response)
-    except AigcError as error:
-        if error.retryable and _billed(response):
-            raise AigcSubmitUnconfirmedError(
-                f"{error.message}; jumdata billed this submit, so it was not repeated (that could pay "
-                "twice); look for the job at the vendor before running the task again",
-                vendor=VENDOR,
-                code=SUBMIT_UNCONFIRMED,
-            ) from error
-        raise
+    payload, data = _data(response)
     return payload.as_non_blank(data.get("taskId"), "data.taskId")
-
-
-def _billed(response: HttpResponse) -> bool:
-    """Whether the answer's envelope carries ``charge: true`` (the vendor billed the call)."""
-    body = try_decode_json(response)
-    return isinstance(body, dict) and body.get("charge") is True
 
 
 def parse_status(
@@ -200,7 +182,7 @@ def _data(response: HttpResponse) -> tuple[Payload, Mapping[str, Any]]:
     root = payload.root()
     code = payload.get_code(root, "code")
     if code != _OK:
-        raise error_for_code(VENDOR, code, _message(root))
+        raise _envelope_error(root, code)
     return payload, payload.get_mapping(root, "data")
 
 
@@ -209,8 +191,16 @@ def _http_failure(response: HttpResponse) -> AigcError:
     body = try_decode_json(response)
     code = read_code(body, "code")
     if code is not None and (VENDOR, code) in VENDOR_ERROR_CODES:
-        return error_for_code(VENDOR, code, _message(body))
+        return _envelope_error(body, code)
     return http_error(VENDOR, response)
+
+
+def _envelope_error(root: Mapping[str, Any], code: str) -> AigcError:
+    """The error for an envelope's ``code``; ``charge: true`` means billed, so never a refusal."""
+    error = envelope_error(VENDOR, code, _message(root), refusing_server_codes=_REFUSING_SERVER_CODES)
+    if root.get("charge") is True:
+        error.refused = False
+    return error
 
 
 def _message(root: Mapping[str, Any]) -> str:

@@ -20,13 +20,13 @@ from airflow_provider_aigc.exceptions import (
     AigcError,
     AigcJobFailedError,
     AigcUnknownJobError,
-    error_for_code,
 )
 from airflow_provider_aigc.models import JobError, JobState, JobStatus, Output
 from airflow_provider_aigc.vendors.base import HttpRequest
 from airflow_provider_aigc.vendors.common import (
     Payload,
     check_app,
+    envelope_error,
     http_error,
     is_success,
     known_params,
@@ -242,7 +242,8 @@ def _result(response: HttpResponse, *, status_call: bool) -> tuple[Payload, Mapp
     root = payload.root()
     code = payload.get_int(root, "status")
     if code != 0:
-        raise error_for_code(VENDOR, code, _message(root))
+        # The documents list 10001-10004 (all refusals); any other code proves nothing.
+        raise envelope_error(VENDOR, code, _message(root))
     return payload, payload.get_mapping(root, "result")
 
 
@@ -251,7 +252,7 @@ def _http_failure(response: HttpResponse, *, status_call: bool) -> AigcError:
     body = try_decode_json(response)
     code = read_code(body, "status")
     if code is not None and (VENDOR, code) in VENDOR_ERROR_CODES:
-        return error_for_code(VENDOR, code, _message(body))
+        return envelope_error(VENDOR, code, _message(body))
     if status_call and response.status == 404 and code == "404":
         return AigcUnknownJobError(f"zhipu does not know this task: {_message(body)}", vendor=VENDOR)
     return http_error(VENDOR, response)

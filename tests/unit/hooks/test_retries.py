@@ -173,11 +173,10 @@ def test_a_redirect_is_not_followed_and_names_the_target_without_its_query(
     "failure",
     [
         Reply(zhipu_error(10003, "接口速率超限制")),
+        Reply(zhipu_error(10003, "接口速率超限制"), status=503),
         Reply(b"too many requests", status=429),
-        Reply(b"<html>bad gateway</html>", status=502),
-        Reply(zhipu_error(50000, "internal error")),
     ],
-    ids=["rate-limit-code", "http-429", "http-502", "vendor-error-code"],
+    ids=["rate-limit-code", "rate-limit-code-in-a-503", "http-429"],
 )
 def test_submit_retries_answers_that_reject_the_job(
     vendor: FakeVendor, zhipu: Callable[..., ZhipuHook], sleeps: Sleeps, failure: Reply
@@ -195,8 +194,20 @@ def test_submit_retries_answers_that_reject_the_job(
         (Hang(), {"timeout": 0.3}, "ReadTimeout"),
         (Drop(), {}, None),
         (Reply(b"<html>ok</html>"), {}, None),
+        (Reply(b"<html>bad gateway</html>", status=502), {}, "HTTP 502"),
+        (Reply(b"<html>gateway timeout</html>", status=504), {}, "HTTP 504"),
+        (Reply({"error": "internal"}, status=500), {}, "HTTP 500"),
+        (Reply(zhipu_error(50000, "internal error")), {}, "50000"),
     ],
-    ids=["read-timeout", "dropped-connection", "malformed-success"],
+    ids=[
+        "read-timeout",
+        "dropped-connection",
+        "malformed-success",
+        "gateway-502-html",
+        "gateway-504-html",
+        "5xx-json-without-vendor-code",
+        "undocumented-vendor-code",
+    ],
 )
 def test_submit_is_not_repeated_when_the_job_may_have_been_accepted(
     vendor: FakeVendor,
@@ -233,6 +244,23 @@ def test_submit_retries_when_the_connection_never_opened(
     assert MAY_HAVE_ACCEPTED not in raised.value.message
     assert raised.value.code is None
     assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        Reply(b"<html>bad gateway</html>", status=502),
+        Reply({"error": "internal"}, status=500),
+        Reply(zhipu_error(50000, "internal error")),
+    ],
+    ids=["gateway-502-html", "5xx-json-without-vendor-code", "undocumented-vendor-code"],
+)
+def test_status_polls_still_retry_what_a_submit_may_not(
+    vendor: FakeVendor, zhipu: Callable[..., ZhipuHook], sleeps: Sleeps, failure: Reply
+) -> None:
+    vendor.script(STATUS, failure, Reply(zhipu_done()))
+    assert zhipu().get_status(ZHIPU_TASK_ID, "cogview").state is JobState.SUCCEEDED
+    assert len(vendor.seen(STATUS)) == 2
 
 
 # --- the same policy on the async path -----------------------------------------------------

@@ -1,26 +1,79 @@
+"""hooks.retry: the tenacity predicate, wait and stop the hooks share, on a fake clock."""
+
 from __future__ import annotations
 
 import random
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from airflow_provider_aigc.exceptions import AigcError, AigcRateLimitError, AigcServerError
-from airflow_provider_aigc.hooks.retry import (
-    RetryableFailure,
-    RetryPolicy,
-    acall_with_retries,
-    call_with_retries,
-    parse_retry_after,
+from airflow_provider_aigc.exceptions import (
+    AigcAuthError,
+    AigcError,
+    AigcRateLimitError,
+    AigcServerError,
+    AigcSubmitUnconfirmedError,
 )
-from tests.unit.hooks.fakes import Sleeps
+from airflow_provider_aigc.hooks.retry import (
+    Deadline,
+    DeadlineReached,
+    RetryPolicy,
+    aretrying,
+    parse_retry_after,
+    retry_options,
+    retrying,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 NOW = 1_700_000_000.0
+
+
+class FakeClock:
+    """Epoch seconds that move only when a pause is taken: pauses are recorded, not slept."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+def _options(
+    clock: FakeClock,
+    *,
+    deadline: float | None = None,
+    policy: RetryPolicy | None = None,
+    reported: list[tuple[str, int, float]] | None = None,
+) -> dict[str, Any]:
+    def report(error: AigcError, number: int, delay: float) -> None:
+        if reported is not None:
+            reported.append((error.message, number, delay))
+
+    return retry_options(policy or RetryPolicy(), Deadline(deadline, clock), random.Random(0), report)
+
+
+def _flaky(failures: int, error: AigcError) -> tuple[list[int], Callable[[], str]]:
+    calls: list[int] = []
+
+    def attempt() -> str:
+        calls.append(1)
+        if len(calls) <= failures:
+            raise error
+        return "ok"
+
+    return calls, attempt
 
 
 def test_full_jitter_stays_below_the_growing_cap() -> None:
@@ -33,11 +86,27 @@ def test_full_jitter_stays_below_the_growing_cap() -> None:
         assert max(delays) > cap / 2  # jittered over the whole range, not a fixed pause
 
 
+def test_a_rate_limited_call_never_comes_back_before_the_floor() -> None:
+    """Regression: full jitter from zero resent about one rate-limited call in four within 250 ms."""
+    policy = RetryPolicy(base_delay=1.0, max_delay=8.0)
+    rng = random.Random(3)
+    delays = [
+        policy.delay(retry_number, AigcRateLimitError("QPS 超限", vendor="baidu", code=18), rng)
+        for retry_number in (1, 2, 3, 4)
+        for _ in range(500)
+    ]
+    assert min(delays) >= policy.rate_limit_floor == 1.0
+    assert len(set(delays)) > 100  # still jittered above the floor, not in lockstep
+    # A Retry-After shorter than the floor does not beat it either.
+    assert policy.delay(1, AigcRateLimitError("slow down", retry_after=0.1), rng) == 1.0
+
+
 def test_retry_after_replaces_the_jitter_and_is_capped() -> None:
     policy = RetryPolicy(max_retry_after=60.0)
     rng = random.Random(1)
     assert policy.delay(1, AigcRateLimitError("slow down", retry_after=7.0), rng) == 7.0
     assert policy.delay(1, AigcRateLimitError("slow down", retry_after=3600.0), rng) == 60.0
+    assert policy.delay(1, AigcServerError("busy", retry_after=0.0), rng) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -52,83 +121,93 @@ def test_retry_after_replaces_the_jitter_and_is_capped() -> None:
         ("", None),
         ("soon", None),
         ("nan", None),
+        ("inf", None),
     ],
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, NOW) == expected
 
 
-def _flaky(failures: int, error: AigcError) -> tuple[list[int], Callable[[], str]]:
-    calls: list[int] = []
-
-    def attempt() -> str:
-        calls.append(1)
-        if len(calls) <= failures:
-            raise RetryableFailure(error)
-        return "ok"
-
-    return calls, attempt
-
-
 def test_retries_until_success_and_reports_each_pause() -> None:
+    clock = FakeClock()
     calls, attempt = _flaky(2, AigcServerError("502"))
-    sleeps = Sleeps()
     reported: list[tuple[str, int, float]] = []
-    result = call_with_retries(
-        attempt,
-        RetryPolicy(max_retries=3),
-        sleep=sleeps,
-        rng=random.Random(0),
-        on_retry=lambda error, number, delay: reported.append((error.message, number, delay)),
-    )
+    result = retrying(_options(clock, reported=reported), clock.sleep)(attempt)
     assert result == "ok"
     assert len(calls) == 3
     assert [(message, number) for message, number, _ in reported] == [("502", 1), ("502", 2)]
-    assert sleeps == [delay for _, _, delay in reported]
+    assert clock.sleeps == [delay for _, _, delay in reported]
 
 
 def test_gives_up_after_max_retries_with_the_last_error() -> None:
+    clock = FakeClock()
     error = AigcServerError("still down")
     calls, attempt = _flaky(100, error)
     with pytest.raises(AigcServerError) as raised:
-        call_with_retries(
-            attempt,
-            RetryPolicy(max_retries=2),
-            sleep=Sleeps(),
-            rng=random.Random(0),
-            on_retry=lambda *_: None,
-        )
+        retrying(_options(clock, policy=RetryPolicy(max_retries=2)), clock.sleep)(attempt)
     assert raised.value is error
     assert len(calls) == 3
 
 
-def test_other_exceptions_propagate_without_retry() -> None:
-    calls: list[int] = []
-
-    def attempt() -> str:
-        calls.append(1)
-        raise AigcError("not retryable")
-
-    with pytest.raises(AigcError, match="not retryable"):
-        call_with_retries(
-            attempt, RetryPolicy(), sleep=Sleeps(), rng=random.Random(0), on_retry=lambda *_: None
-        )
+@pytest.mark.parametrize(
+    "error",
+    [AigcAuthError("no"), AigcSubmitUnconfirmedError("maybe bought"), AigcError("plain")],
+    ids=["auth", "unconfirmed", "base"],
+)
+def test_errors_the_taxonomy_calls_final_are_not_retried(error: AigcError) -> None:
+    clock = FakeClock()
+    calls, attempt = _flaky(100, error)
+    with pytest.raises(type(error)):
+        retrying(_options(clock), clock.sleep)(attempt)
     assert calls == [1]
+    assert clock.sleeps == []
 
 
-async def test_async_retries_pause_with_the_injected_sleep() -> None:
+def test_pauses_are_cut_to_the_deadline_then_it_is_reached() -> None:
+    """Retry-After 120 with 5 s left: one 5 s pause, then DeadlineReached, not 120 s x 3."""
+    clock = FakeClock()
+    error = AigcRateLimitError("slow down", retry_after=120.0)
+    calls, attempt = _flaky(100, error)
+    with pytest.raises(DeadlineReached) as raised:
+        retrying(_options(clock, deadline=NOW + 5), clock.sleep)(attempt)
+    assert clock.sleeps == [5.0]
+    assert clock.now == NOW + 5
+    assert len(calls) == 1
+    assert not raised.value.retryable
+
+
+def test_no_attempt_is_made_once_the_deadline_passed() -> None:
+    with pytest.raises(DeadlineReached):
+        Deadline(NOW - 1, FakeClock()).timeout(30.0)
+    assert Deadline(NOW + 2.5, FakeClock()).timeout(30.0) == 2.5
+    assert Deadline(None, FakeClock()).timeout(30.0) == 30.0
+
+
+def test_a_failure_after_the_deadline_raises_deadline_reached_from_it() -> None:
+    clock = FakeClock()
+    error = AigcServerError("504")
+
+    def slow_attempt() -> str:
+        clock.now += 10  # the request itself used up the time left
+        raise error
+
+    with pytest.raises(DeadlineReached) as raised:
+        retrying(_options(clock, deadline=NOW + 3), clock.sleep)(slow_attempt)
+    assert raised.value.__cause__ is error
+    assert clock.sleeps == []
+
+
+async def test_async_retries_share_the_options_and_pause_with_the_async_sleep() -> None:
+    clock = FakeClock()
+    options = _options(clock, policy=RetryPolicy(max_retries=1))
     _, attempt_sync = _flaky(1, AigcRateLimitError("429", retry_after=4.0))
-    sleeps = Sleeps()
 
     async def attempt() -> str:
         return attempt_sync()
 
-    result = await acall_with_retries(
-        attempt,
-        RetryPolicy(max_retries=1),
-        sleep=sleeps.pause,
-        rng=random.Random(0),
-        on_retry=lambda *_: None,
-    )
-    assert result == "ok"
-    assert sleeps == [4.0]
+    assert await aretrying(options, clock.asleep)(attempt) == "ok"
+    assert clock.sleeps == [4.0]
+    # the same options object drives a sync retrier just as well
+    _, again = _flaky(1, AigcRateLimitError("429", retry_after=2.0))
+    assert retrying(options, clock.sleep)(again) == "ok"
+    assert clock.sleeps == [4.0, 2.0]

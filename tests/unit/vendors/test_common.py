@@ -21,7 +21,6 @@ from airflow_provider_aigc.vendors.common import (
     known_params,
     parse_percent,
     read_code,
-    retry_after_seconds,
     to_iso_utc,
     try_decode_json,
     validate_choice,
@@ -77,23 +76,12 @@ def test_read_code_ignores_non_objects() -> None:
     assert read_code(None, "code") is None
 
 
-@pytest.mark.parametrize(
-    ("headers", "expected"),
-    [({"retry-after": "7"}, 7.0), ({"retry-after": "2.5"}, 2.5), ({}, None), ({"retry-after": "soon"}, None)],
-)
-def test_retry_after_seconds(headers: dict[str, str], expected: float | None) -> None:
-    assert retry_after_seconds(headers) == expected
-
-
-@pytest.mark.parametrize("value", ["-1", "nan", "inf", "Wed, 21 Oct 2015 07:28:00 GMT"])
-def test_retry_after_ignores_unusable_values(value: str) -> None:
-    assert retry_after_seconds({"retry-after": value}) is None
-
-
-def test_http_error_classifies_and_carries_retry_after() -> None:
+def test_http_error_classifies_and_only_429_is_a_refusal() -> None:
+    # Retry-After is read by the hook (hooks.retry.parse_retry_after, the one parser).
     error = http_error("acme", HttpResponse(429, b"slow down", {"retry-after": "3"}))
     assert isinstance(error, AigcRateLimitError)
-    assert error.retry_after == 3.0
+    assert error.refused
+    assert not http_error("acme", HttpResponse(502, b"<html>bad gateway</html>")).refused
     assert isinstance(http_error("acme", HttpResponse(403, b"no")), AigcAuthError)
     assert isinstance(http_error("acme", HttpResponse(503, b"down")), AigcServerError)
 

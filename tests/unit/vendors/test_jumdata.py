@@ -15,7 +15,6 @@ from airflow_provider_aigc.exceptions import (
     AigcInvalidRequestError,
     AigcRateLimitError,
     AigcServerError,
-    AigcSubmitUnconfirmedError,
     AigcUnknownJobError,
 )
 from airflow_provider_aigc.models import JobState, JobStatus, Output
@@ -256,13 +255,13 @@ def test_a_billed_failure_says_so() -> None:
         jumdata.parse_submit(answer({**SUBMIT_FAILED, "code": 999, "charge": True}))
 
 
-@pytest.mark.parametrize("code", [500, 610, 999])
-def test_a_billed_transient_failure_is_never_resent(code: int) -> None:
-    # charge=true: the vendor billed the call, so resending it could pay twice.
-    with pytest.raises(AigcSubmitUnconfirmedError) as info:
+@pytest.mark.parametrize("code", [500, 606, 609, 610, 999])
+def test_a_billed_failure_is_never_a_refusal(code: int) -> None:
+    # charge=true: the vendor billed the call, so resending it could pay twice (the hook then
+    # raises AigcSubmitUnconfirmedError: tests/unit/hooks/test_submit_refusals.py).
+    with pytest.raises(AigcError) as info:
         jumdata.parse_submit(answer({**SUBMIT_FAILED, "code": code, "charge": True}))
-    assert not info.value.retryable
-    assert info.value.fail_fast
+    assert info.value.refused is False
     assert "(billed)" in info.value.message
 
 

@@ -425,10 +425,11 @@ def test_parse_submit_classifies_http_errors(status: int, body: bytes, cls: type
     assert info.value.code == str(status)
 
 
-def test_parse_submit_passes_retry_after_on_429() -> None:
+def test_parse_submit_marks_a_429_as_a_refusal() -> None:
+    # Retry-After is read by the hook (hooks.retry.parse_retry_after, the one parser).
     with pytest.raises(AigcRateLimitError) as info:
         zhipu.parse_submit(HttpResponse(429, b"slow down", {"retry-after": "4"}))
-    assert info.value.retry_after == 4.0
+    assert info.value.refused
 
 
 @pytest.mark.parametrize(
