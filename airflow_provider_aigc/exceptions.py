@@ -41,22 +41,31 @@ class AigcError(Exception):
         vendor: str | None = None,
         code: str | int | None = None,
         retry_after: float | None = None,
+        refused: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.vendor = vendor
         self.code = None if code is None else str(code)
         self.retry_after = retry_after
+        # True only when the vendor's own answer proves it declined the request (a documented
+        # rate-limit, quota, validation or auth code): the one case a submit may be sent again.
+        self.refused = refused
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keep keyword-only state when the exception crosses a process boundary (pickle).
-        return (_rebuild, (type(self), self.message, self.vendor, self.code, self.retry_after))
+        return (_rebuild, (type(self), self.message, self.vendor, self.code, self.retry_after, self.refused))
 
 
 def _rebuild(
-    cls: type[AigcError], message: str, vendor: str | None, code: str | None, retry_after: float | None
+    cls: type[AigcError],
+    message: str,
+    vendor: str | None,
+    code: str | None,
+    retry_after: float | None,
+    refused: bool = False,
 ) -> AigcError:
-    return cls(message, vendor=vendor, code=code, retry_after=retry_after)
+    return cls(message, vendor=vendor, code=code, retry_after=retry_after, refused=refused)
 
 
 class AigcAuthError(AigcError):

@@ -2,8 +2,9 @@
 
 The hook owns what the protocol code must not: the connection, credentials, the sync (requests)
 and async (aiohttp) transports, and the retry policy. The one rule that shapes it: a submit is
-repeated only when the vendor proved it did not take the job (a rate-limit or error answer, or a
-connection that never opened), because a resent submit can buy the job twice.
+repeated only when the vendor proved it did not take the job (its own envelope refused it, see
+``AigcError.refused``, or the connection never opened), because a resent submit can buy the job
+twice. Any other failed submit (a gateway 5xx, a cut body, a read timeout) is unconfirmed.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ from airflow_provider_aigc.exceptions import (
 from airflow_provider_aigc.hooks.connection import ConnectionSettings, OutputPolicy, read_settings
 from airflow_provider_aigc.hooks.masking import amask, mask
 from airflow_provider_aigc.hooks.retry import (
+    Deadline,
     OnRetry,
-    RetryableFailure,
     RetryPolicy,
-    acall_with_retries,
-    call_with_retries,
+    aretrying,
     parse_retry_after,
+    retry_options,
+    retrying,
 )
 from airflow_provider_aigc.hooks.session import session_for
 from airflow_provider_aigc.hooks.transport import RequestFailed, asend, describe, new_session, redact, send
@@ -165,8 +167,12 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         )
         return self._job_ref(app, job_id, request)
 
-    def get_status(self, job_id: str, app: str) -> JobStatus:
-        """The job as the vendor reports it now; transient failures are retried."""
+    def get_status(self, job_id: str, app: str, *, deadline: float | None = None) -> JobStatus:
+        """The job as the vendor reports it now; transient failures are retried.
+
+        :param deadline: epoch seconds: requests and pauses are cut to the time left, and
+            ``DeadlineReached`` is raised when none is left.
+        """
         settings = self._settings()
         status = self._call(
             settings,
@@ -174,6 +180,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
             lambda credentials: self._build_status(job_id, app, credentials),
             self._status_parser(settings, job_id, app),
             resend_safe=True,
+            deadline=deadline,
         )
         return replace(status, conn_id=self.conn_id)
 
@@ -190,7 +197,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         )
         return self._job_ref(app, job_id, request)
 
-    async def aget_status(self, job_id: str, app: str) -> JobStatus:
+    async def aget_status(self, job_id: str, app: str, *, deadline: float | None = None) -> JobStatus:
         """``get_status`` on an event loop; what the trigger polls with."""
         settings = await self._asettings()
         status = await self._acall(
@@ -199,6 +206,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
             lambda credentials: self._build_status(job_id, app, credentials),
             self._status_parser(settings, job_id, app),
             resend_safe=True,
+            deadline=deadline,
         )
         return replace(status, conn_id=self.conn_id)
 
@@ -286,17 +294,22 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         parse: Callable[[HttpResponse], T],
         *,
         resend_safe: bool,
+        deadline: float | None = None,
     ) -> T:
         """A call with credentials: retried per policy, and repeated once with fresh credentials
         when the vendor says they expired."""
         credentials = self._masked_credentials(settings, app)
         try:
-            return self._exchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
+            return self._exchange(
+                settings, lambda: build(credentials), parse, resend_safe=resend_safe, deadline=deadline
+            )
         except AigcAuthError as error:
             if not self._renewing(settings, credentials, error):
                 raise
         credentials = self._masked_credentials(settings, app)
-        return self._exchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
+        return self._exchange(
+            settings, lambda: build(credentials), parse, resend_safe=resend_safe, deadline=deadline
+        )
 
     async def _acall(
         self,
@@ -306,16 +319,21 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         parse: Callable[[HttpResponse], T],
         *,
         resend_safe: bool,
+        deadline: float | None = None,
     ) -> T:
         """``_call`` on an event loop."""
         credentials = await self._amasked_credentials(settings, app)
         try:
-            return await self._aexchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
+            return await self._aexchange(
+                settings, lambda: build(credentials), parse, resend_safe=resend_safe, deadline=deadline
+            )
         except AigcAuthError as error:
             if not self._renewing(settings, credentials, error):
                 raise
         credentials = await self._amasked_credentials(settings, app)
-        return await self._aexchange(settings, lambda: build(credentials), parse, resend_safe=resend_safe)
+        return await self._aexchange(
+            settings, lambda: build(credentials), parse, resend_safe=resend_safe, deadline=deadline
+        )
 
     def _masked_credentials(self, settings: ConnectionSettings, app: str) -> C:
         """``_credentials``, their derived secrets registered with the masker before any use."""
@@ -343,24 +361,22 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         parse: Callable[[HttpResponse], T],
         *,
         resend_safe: bool,
+        deadline: float | None = None,
     ) -> T:
         """Build, send and parse, with retries; ``build`` runs per attempt (fresh timestamps)."""
+        limit = Deadline(deadline, self._clock)
 
         def attempt() -> T:
+            timeout = limit.timeout(settings.timeout)
             request = self._prepare(build)
             try:
-                response = send(self._requests_session(), settings.base_url, request, settings.timeout)
+                response = send(self._requests_session(), settings.base_url, request, timeout)
             except RequestFailed as failure:
                 raise self._no_answer(settings, request, failure, resend_safe=resend_safe) from None
             return self._parse(request, response, parse, resend_safe=resend_safe)
 
-        return call_with_retries(
-            attempt,
-            self._policy(settings),
-            sleep=self._sleep,
-            rng=self._rng,
-            on_retry=self._retry_logger(settings),
-        )
+        result: T = retrying(self._retry_options(settings, limit), self._sleep)(attempt)
+        return result
 
     async def _aexchange(
         self,
@@ -369,26 +385,22 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         parse: Callable[[HttpResponse], T],
         *,
         resend_safe: bool,
+        deadline: float | None = None,
     ) -> T:
         """``_exchange`` over the loop's shared aiohttp session."""
+        limit = Deadline(deadline, self._clock)
 
         async def attempt() -> T:
+            timeout = limit.timeout(settings.timeout)
             request = self._prepare(build)
             try:
-                response = await asend(
-                    session_for(settings.base_url), settings.base_url, request, settings.timeout
-                )
+                response = await asend(session_for(settings.base_url), settings.base_url, request, timeout)
             except RequestFailed as failure:
                 raise self._no_answer(settings, request, failure, resend_safe=resend_safe) from None
             return self._parse(request, response, parse, resend_safe=resend_safe)
 
-        return await acall_with_retries(
-            attempt,
-            self._policy(settings),
-            sleep=self._async_sleep,
-            rng=self._rng,
-            on_retry=self._retry_logger(settings),
-        )
+        result: T = await aretrying(self._retry_options(settings, limit), self._async_sleep)(attempt)
+        return result
 
     def _prepare(self, build: Callable[[], HttpRequest]) -> HttpRequest:
         """One attempt's request, logged without its secrets."""
@@ -399,7 +411,8 @@ class AigcHook(BaseHook, ABC, Generic[C]):
     def _no_answer(
         self, settings: ConnectionSettings, request: HttpRequest, failure: RequestFailed, *, resend_safe: bool
     ) -> Exception:
-        """The error for a call that got no HTTP answer: retryable unless a submit may have landed."""
+        """The error for a call that got no HTTP answer: retryable unless a submit may have landed
+        (only a connect-phase failure proves it never left)."""
         where = f"{self.vendor} {request.method} {settings.base_url}{request.path}"
         if failure.sent and not resend_safe:
             return AigcSubmitUnconfirmedError(
@@ -407,9 +420,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
                 vendor=self.vendor,
                 code=SUBMIT_UNCONFIRMED,
             )
-        return RetryableFailure(
-            AigcServerError(f"{where} got no answer ({failure.reason})", vendor=self.vendor)
-        )
+        return AigcServerError(f"{where} got no answer ({failure.reason})", vendor=self.vendor)
 
     def _parse(
         self,
@@ -419,10 +430,11 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         *,
         resend_safe: bool,
     ) -> T:
-        """Parse an answer; mark retryable errors for the retry loop.
+        """Parse an answer; a retryable error leaves as it is (the retry predicate repeats it).
 
-        A submit is repeated only when the answer carried a vendor code or an HTTP error status
-        (``error.code``): a malformed 2xx body may still mean the job was accepted.
+        On a submit, a retryable error is repeated only when the vendor's own envelope refused the
+        request (``error.refused``); anything else (a gateway's 5xx, a vendor server-error code, a
+        malformed body) may mean the job was accepted, so it becomes ``AigcSubmitUnconfirmedError``.
         """
         if 300 <= response.status < 400:
             target = urlsplit(response.headers.get("location", ""))._replace(query="", fragment="").geturl()
@@ -440,14 +452,17 @@ class AigcHook(BaseHook, ABC, Generic[C]):
                 raise
             if error.retry_after is None:
                 error.retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
-            if resend_safe or error.code is not None:
-                raise RetryableFailure(error) from None
+            if resend_safe or error.refused:
+                raise
             raise AigcSubmitUnconfirmedError(
                 f"{error.message}; {_NOT_RESUBMITTED}", vendor=self.vendor, code=SUBMIT_UNCONFIRMED
             ) from error
 
-    def _policy(self, settings: ConnectionSettings) -> RetryPolicy:
-        return RetryPolicy(max_retries=settings.max_retries)
+    def _retry_options(self, settings: ConnectionSettings, deadline: Deadline) -> dict[str, Any]:
+        """One call's retry predicate, wait and stop (tenacity), the same for sync and async."""
+        return retry_options(
+            RetryPolicy(max_retries=settings.max_retries), deadline, self._rng, self._retry_logger(settings)
+        )
 
     def _retry_logger(self, settings: ConnectionSettings) -> OnRetry:
         def log_retry(error: AigcError, retry_number: int, delay: float) -> None:
