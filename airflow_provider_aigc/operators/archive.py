@@ -65,8 +65,11 @@ class AigcArchiveToS3Operator(BaseOperator):
     size and the content type read from the bytes; text outputs (news) become ``.txt`` objects.
     Objects land at ``{prefix}/{vendor}/{app}/{job_id}/{index}.{ext}`` (see ``key_template``), and
     ``manifest.json`` is written beside them last, so its presence means the archive is complete.
-    Re-running the task is idempotent: a complete archive is found again and nothing is
-    downloaded. The task returns the archived objects (``ArchivedObject`` dicts) and updates the
+    Re-running the task is idempotent: a complete archive whose objects still hold their recorded
+    sha256 is found again and nothing is downloaded. A re-archive is transactional: it stores
+    under a run-unique directory, commits by writing the manifest, then deletes the old objects,
+    so a failed re-archive leaves the previous archive intact (docs/archive.md). The task returns
+    the archived objects (``ArchivedObject`` dicts) and updates the
     asset ``s3://{s3_bucket}/{static part of s3_key_prefix}``, with the rendered prefix and the
     manifest key in the asset event's extra.
 
@@ -92,7 +95,8 @@ class AigcArchiveToS3Operator(BaseOperator):
     :param max_concurrency: How many outputs of the job are copied at the same time.
     :param max_object_bytes: The largest object accepted (default 50 MiB); a larger body aborts
         its upload, leaving no partial object.
-    :param replace: Copy again even when a complete archive (manifest) already exists.
+    :param replace: Copy again even when a complete archive (manifest) already exists; the old
+        archive stays valid until the new manifest is written.
     :param skip_blocked: Skip outputs the vendor's moderation marked ``block`` (they are listed
         in the manifest's ``skipped``); False archives them too.
     :param allow_private_output_hosts: Allow output URLs on private and loopback addresses (the
