@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint typecheck unit test-soak reliability-figures demo bench simulator clean
+.PHONY: venv test lint typecheck unit test-soak reliability-figures demo bench simulator clean test-deploy
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,19 @@ test-soak: $(STAMP)
 # The one target that refreshes the committed reliability figures (after make test / test-soak).
 reliability-figures: $(STAMP)
 	$(BIN)/python -m tests.reliability.report --publish $(RESULTS_SCRATCH)/reliability.json
+
+# The distributed deployment suite (docs/deployment.md): PostgreSQL, Redis, CeleryExecutor, two
+# triggerers, two workers on loopback, data in .deploy/. As root on Debian it apt-installs the
+# postgresql and redis-server packages when they are missing.
+DEPLOY_STAMP := $(VENV)/.installed-deploy
+DEPLOY_ARGS ?=
+
+$(DEPLOY_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e . --group dev --group deploy
+	@touch $(DEPLOY_STAMP)
+
+test-deploy: $(DEPLOY_STAMP)
+	$(BIN)/python -m tests.deploy $(DEPLOY_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
