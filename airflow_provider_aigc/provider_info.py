@@ -59,19 +59,25 @@ _ZHIPU_FIELDS: dict[str, Any] = {
         "description": "The request's queue name (key) when a task does not set one.",
         "schema": {"type": ["string", "null"], "default": "queue1"},
     },
-    "app_key": {
+    # Secret extras carry "secret" in their names: Airflow's REST API and UI hide an extra by its
+    # name only (``[core] sensitive_var_conn_names`` words), whatever the form declares. The
+    # names before 0.2, ``app_key`` and ``des3_key``, still work (shown in clear, with a warning).
+    "secret_app_key": {
         "label": "App key",
-        "description": "With App secret and DES3 key, derives per-API keys when login/password are empty.",
-        "schema": {"type": ["string", "null"]},
+        "description": "With App secret and DES3 key, derives per-API keys when login/password are empty"
+        " (formerly the extra app_key).",
+        "schema": {"type": ["string", "null"], "format": "password"},
     },
     "app_secret": {
         "label": "App secret",
         "description": "Used to derive per-API keys when login/password are empty.",
         "schema": {"type": ["string", "null"], "format": "password"},
     },
-    "des3_key": {
+    "secret_des3_key": {
         "label": "DES3 key",
-        "description": "3DES key for key derivation: 16 or 24 bytes of text, or base64 of 16 or 24 bytes.",
+        "description": "3DES key for key derivation (formerly the extra des3_key): standard base64 of"
+        " 16 or 24 bytes, or 16 or 24 bytes of text. A 24-character value ending in '==' is read as"
+        " base64.",
         "schema": {"type": ["string", "null"], "format": "password"},
     },
 }

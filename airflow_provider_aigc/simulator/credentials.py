@@ -26,9 +26,9 @@ def connection_env(base_url: str, zhipu_url_ttl: float = 86400.0) -> dict[str, s
         "aigc_zhipu": {
             "host": base_url,
             "extra": {
-                "app_key": zhipu["app_key"],
+                "secret_app_key": zhipu["app_key"],
                 "app_secret": zhipu["app_secret"],
-                "des3_key": zhipu["des3_key"],
+                "secret_des3_key": zhipu["des3_key"],
                 "queue": "queue1",
                 "output_ttl_seconds": zhipu_url_ttl,
                 **private,

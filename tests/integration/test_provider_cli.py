@@ -60,7 +60,7 @@ def test_providers_widgets_shows_the_declared_extras(airflow_cli: Any) -> None:
         row["connection_parameter_name"] for row in rows if row["package_name"] == "airflow-provider-aigc"
     }
     assert {
-        "extra__aigc_zhipu__des3_key",
+        "extra__aigc_zhipu__secret_des3_key",
         "extra__aigc_baidu__timeout",
         "extra__aigc_jumdata__max_retries",
     } <= names

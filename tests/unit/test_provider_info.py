@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 
 from airflow_provider_aigc import get_provider_info
+from airflow_provider_aigc.hooks.connection import SECRET_EXTRA_RENAMES
 
 SCHEMAS = Path(airflow.__file__).parent
 COMMON_EXTRAS = {
@@ -74,9 +75,9 @@ def test_declared_extras_are_the_ones_the_hooks_read() -> None:
     assert set(types["aigc_jumdata"]["conn-fields"]) == COMMON_EXTRAS
     assert set(types["aigc_zhipu"]["conn-fields"]) == COMMON_EXTRAS | {
         "queue",
-        "app_key",
+        "secret_app_key",
         "app_secret",
-        "des3_key",
+        "secret_des3_key",
     }
     secret = {
         (conn_type, name)
@@ -84,7 +85,21 @@ def test_declared_extras_are_the_ones_the_hooks_read() -> None:
         for name, field in entry["conn-fields"].items()
         if field["schema"].get("format") == "password"
     }
-    assert secret == {("aigc_zhipu", "app_secret"), ("aigc_zhipu", "des3_key")}
+    assert secret == {("aigc_zhipu", name) for name in SECRET_EXTRA_RENAMES}
+
+
+def test_every_secret_field_is_one_airflow_redacts_by_name() -> None:
+    """Regression (issue 10 item 7): Airflow's REST API and UI redact an extra by its *name*
+    (``should_hide_value_for_key``); ``format: password`` only masks the form input. ``des3_key``
+    and ``app_key`` were shown in clear."""
+    from airflow._shared.secrets_masker import redact, should_hide_value_for_key
+
+    for entry in _connection_types().values():
+        for name, field in entry["conn-fields"].items():
+            is_secret = field["schema"].get("format") == "password"
+            assert should_hide_value_for_key(name) == is_secret, name
+    extra = {name: "a-secret-value" for name in SECRET_EXTRA_RENAMES}
+    assert "a-secret-value" not in json.dumps(redact(extra))
 
 
 def test_relabels_the_credential_fields() -> None:
@@ -145,7 +160,8 @@ def test_airflow_loads_the_connection_forms() -> None:
 
     manager = ProvidersManager()  # type: ignore[no-untyped-call]
     widgets = manager.connection_form_widgets
-    assert widgets["extra__aigc_zhipu__des3_key"].is_sensitive
+    assert widgets["extra__aigc_zhipu__secret_des3_key"].is_sensitive
+    assert widgets["extra__aigc_zhipu__secret_app_key"].is_sensitive
     assert not widgets["extra__aigc_baidu__timeout"].is_sensitive
     assert manager.field_behaviours["aigc_jumdata"]["hidden_fields"] == ["port", "schema"]
     assert manager.field_behaviours["aigc_baidu"]["relabeling"]["login"] == "API Key"

@@ -25,7 +25,7 @@ def test_print_connections_prints_ready_to_use_json_connections(capsys: pytest.C
     zhipu = json.loads(env["AIRFLOW_CONN_AIGC_ZHIPU_DEFAULT"])
     assert zhipu["conn_type"] == "aigc_zhipu"
     assert zhipu["host"] == "http://127.0.0.1:9001"
-    assert zhipu["extra"]["des3_key"] == "demo-zhipu-des3-key-24b!"
+    assert zhipu["extra"]["secret_des3_key"] == "demo-zhipu-des3-key-24b!"
     assert zhipu["extra"]["allow_private_output_hosts"] is True
     baidu = json.loads(env["AIRFLOW_CONN_AIGC_BAIDU_DEFAULT"])
     assert (baidu["login"], baidu["password"]) == ("demo-baidu-api-key", "demo-baidu-secret-key")
