@@ -42,7 +42,7 @@ from airflow_provider_aigc.archive.manifest import (
     read_manifest,
     write_manifest,
 )
-from airflow_provider_aigc.archive.redact import public_url
+from airflow_provider_aigc.archive.output_url import parse_output_url
 from airflow_provider_aigc.archive.sniff import SNIFF_BYTES, TEXT, MediaType, sniff
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError, AigcServerError
 from airflow_provider_aigc.models import ArchivedObject, JobStatus, Output, utc_now_iso
@@ -384,7 +384,7 @@ class ArchiveCopier:
             body = CappedBody(iter([text]), limit=self._max_object_bytes, what=what, cancelled=stop)
             key = run.key(output.index, TEXT.extension, staged=staged)
             return self._store(body, TEXT, job, output, key, run, None, create_only=create_only)
-        url = output.url or ""
+        url = parse_output_url(output.url or "")
         hint = gone_hint(job.vendor, self._output_ttl_seconds)
         with fetcher.open(url, what=what, max_bytes=self._max_object_bytes, gone_hint=hint) as response:
             chunks = fetcher.iter_body(response, what)
@@ -393,11 +393,11 @@ class ArchiveCopier:
             if not head:
                 # A 200 with no bytes is not the image: storing it would list a lost output as archived.
                 raise AigcServerError(
-                    f"{what}: {public_url(url)} answered with an empty body; a task retry may succeed"
+                    f"{what}: {url.public} answered with an empty body; a task retry may succeed"
                 )
             media = sniff(head)
             key = run.key(output.index, media.extension, staged=staged)
-            return self._store(body, media, job, output, key, run, public_url(url), create_only=create_only)
+            return self._store(body, media, job, output, key, run, url.public, create_only=create_only)
 
     def _store(
         self,

@@ -1,9 +1,11 @@
 """Fetching output URLs over HTTP(S) under a ``UrlPolicy``, as streams.
 
-Redirects are followed by hand (at most ``MAX_REDIRECTS``) so every hop is checked like the
-first URL; every new socket's peer address is checked again once connected. Proxies and
-``.netrc`` from the environment are ignored (``trust_env = False``), so the checks apply to the
-origin itself and no stray credentials are sent. Errors never quote a URL's query string.
+Every URL, redirects included (followed by hand, at most ``MAX_REDIRECTS``), is parsed once by
+the policy; the request goes to that parse's canonical URL, and before it is sent the transport
+adapter's own connection key must name the checked host and port. Every new socket's peer address
+is checked again once connected. Proxies and ``.netrc`` from the environment are ignored
+(``trust_env = False``), so the checks apply to the origin itself and no stray credentials are
+sent. Errors never quote a URL's query string.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from airflow_provider_aigc.archive.body import oversize_error
+from airflow_provider_aigc.archive.output_url import DEFAULT_PORTS, OutputUrl
 from airflow_provider_aigc.archive.redact import public_url, scrub
 from airflow_provider_aigc.exceptions import (
     AigcInvalidRequestError,
@@ -92,17 +95,17 @@ class OutputFetcher:
         self._timeout = timeout
         self._session = requests.Session()
         self._session.trust_env = False
-        adapter = _GuardedAdapter(policy, pool_size)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        self._adapter = _GuardedAdapter(policy, pool_size)
+        self._session.mount("http://", self._adapter)
+        self._session.mount("https://", self._adapter)
 
     def close(self) -> None:
         self._session.close()
 
-    def open(self, url: str, *, what: str, max_bytes: int, gone_hint: str) -> requests.Response:
+    def open(self, url: str | OutputUrl, *, what: str, max_bytes: int, gone_hint: str) -> requests.Response:
         """A 2xx response for ``url`` with its body not yet read; the caller closes it.
 
-        :param url: the output URL (with its signature; never shown).
+        :param url: the output URL (with its signature; never shown), or its ``parse_output_url``.
         :param what: names the output in errors.
         :param max_bytes: a declared ``Content-Length`` above this is refused before reading.
         :param gone_hint: appended to the error when the URL answers 403/404/410.
@@ -128,28 +131,41 @@ class OutputFetcher:
                 f"{what}: download from {public_url(response.url)} broke off: {scrub(str(exc))}"
             ) from None
 
-    def _follow_redirects(self, url: str, what: str) -> requests.Response:
+    def _follow_redirects(self, url: str | OutputUrl, what: str) -> requests.Response:
         for _ in range(MAX_REDIRECTS + 1):
-            self._policy.check_url(url)
-            response = self._get(url, what)
+            target = self._policy.check_url(url)
+            response = self._get(target, what)
             location = response.headers.get("Location")
             if response.status_code not in REDIRECT_STATUSES or location is None:
                 return response
             response.close()
-            url = urljoin(url, location)
-        raise AigcServerError(f"{what}: more than {MAX_REDIRECTS} redirects, last to {public_url(url)}")
+            url = urljoin(target.url, location)
+        raise AigcServerError(f"{what}: more than {MAX_REDIRECTS} redirects, the last from {target.public}")
 
-    def _get(self, url: str, what: str) -> requests.Response:
+    def _get(self, target: OutputUrl, what: str) -> requests.Response:
         try:
-            return self._session.get(url, stream=True, allow_redirects=False, timeout=self._timeout)
+            prepared = self._session.prepare_request(requests.Request("GET", target.url))
+            self._check_connection_target(prepared, target)
+            return self._session.send(prepared, stream=True, allow_redirects=False, timeout=self._timeout)
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
             raise AigcInvalidRequestError(
-                f"{what}: cannot fetch {public_url(url)}: {scrub(str(exc))}"
+                f"{what}: cannot fetch {target.public}: {scrub(str(exc))}"
             ) from None
         except requests.RequestException as exc:
             raise AigcServerError(
-                f"{what}: fetching {public_url(url)} failed ({type(exc).__name__}): {scrub(str(exc))}"
+                f"{what}: fetching {target.public} failed ({type(exc).__name__}): {scrub(str(exc))}"
             ) from None
+
+    def _check_connection_target(self, prepared: requests.PreparedRequest, target: OutputUrl) -> None:
+        """Refuse a request whose connection (the adapter's own pool key) is not the checked host."""
+        params, _ = self._adapter.build_connection_pool_key_attributes(prepared, True)
+        scheme = str(params["scheme"])
+        connects_to = (scheme, params["host"], params["port"] or DEFAULT_PORTS.get(scheme))
+        if connects_to != (target.scheme, target.host, target.effective_port):
+            raise AigcInvalidRequestError(
+                f"refusing to fetch {target.public}: the HTTP client would connect to "
+                f"{connects_to[1]}:{connects_to[2]}, not to the checked {target.host}:{target.effective_port}"
+            )
 
     @staticmethod
     def _check_answer(response: requests.Response, what: str, max_bytes: int, gone_hint: str) -> None:

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+
+from airflow_provider_aigc.archive.output_url import parse_output_url, shown
+from airflow_provider_aigc.exceptions import AigcInvalidRequestError
 
 # A query string inside free text (an HTTP library's error message quoting the URL).
 _QUERY_IN_TEXT = re.compile(r"\?[^\s'\")\]]*")
 
 
 def public_url(url: str) -> str:
-    """The URL without user info, query string and fragment: safe for logs, errors and manifests."""
+    """The URL without user info, query string and fragment: safe for logs, errors and manifests.
+
+    A fetchable URL is shown as the HTTP client reads it (the host it connects to); any other
+    string as written, cut before its query and with user info left out.
+    """
     try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return "<unparseable URL>"
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host if port is None else f"{host}:{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return parse_output_url(url).public
+    except AigcInvalidRequestError:
+        return shown(url)
 
 
 def scrub(text: str) -> str:

@@ -2,26 +2,27 @@
 
 Output URLs come from a vendor's answer, so they are not trusted: a URL is fetched only over
 http(s), from a host the policy allows, and only when every address its name resolves to is a
-public one. The same address rule is applied again to the socket actually connected (see
-``fetch``), so a name that resolves differently the second time cannot slip through.
+public one. The host checked is the one the HTTP client connects to (``output_url`` parses it with
+the client's own parser); the same address rule is applied again to the socket actually connected
+(see ``fetch``), so a name that resolves differently the second time cannot slip through.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from airflow_provider_aigc.archive.redact import public_url
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
+from airflow_provider_aigc.archive.output_url import OutputUrl, parse_output_url
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError, AigcServerError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-
-ALLOWED_SCHEMES = frozenset({"http", "https"})
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # Instance metadata endpoints (AWS incl. IPv6 and ECS, Alibaba Cloud): refused even when private
 # addresses are allowed, because they hand out credentials.
@@ -49,7 +50,12 @@ _ALLOW_PRIVATE_HINT = (
 
 
 def _normalise_host(host: str) -> str:
-    return host.strip().rstrip(".").lower()
+    """Lower case, IDNA A-labels (as ``parse_output_url`` writes hosts), no brackets or trailing dot."""
+    name = host.strip().lower().rstrip(".")
+    if not name.isascii():
+        with contextlib.suppress(LocationParseError):
+            name = parse_url(f"http://{name}/").host or name
+    return name.removeprefix("[").removesuffix("]")
 
 
 def host_matches(host: str, patterns: Iterable[str]) -> bool:
@@ -97,32 +103,23 @@ class UrlPolicy:
     allowed_hosts: tuple[str, ...] = ()
     allow_private: bool = False
 
-    def check_url(self, url: str) -> None:
-        """Refuse a URL whose scheme, host or any resolved address the policy does not allow.
+    def check_url(self, url: str | OutputUrl) -> OutputUrl:
+        """The parsed URL, once its host and every address it resolves to are allowed.
+
+        The result is what may be fetched: connect to its ``host`` and ``port``, nothing else.
 
         :raises AigcInvalidRequestError: the URL is refused (retrying cannot help).
         :raises AigcServerError: the host name does not resolve right now.
         """
-        shown = public_url(url)
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            raise AigcInvalidRequestError(f"refusing to fetch {shown}: the URL is malformed") from None
-        if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        target = url if isinstance(url, OutputUrl) else parse_output_url(url)
+        if self.allowed_hosts and not host_matches(target.host, self.allowed_hosts):
             raise AigcInvalidRequestError(
-                f"refusing to fetch {shown}: only http and https URLs are fetched, not {parts.scheme!r}"
-            )
-        host = parts.hostname
-        if not host:
-            raise AigcInvalidRequestError(f"refusing to fetch {shown}: the URL has no host")
-        if self.allowed_hosts and not host_matches(host, self.allowed_hosts):
-            raise AigcInvalidRequestError(
-                f"refusing to fetch {shown}: host {host!r} is not in allowed_output_hosts "
+                f"refusing to fetch {target.public}: host {target.host!r} is not in allowed_output_hosts "
                 f"({', '.join(self.allowed_hosts)})"
             )
-        for address in self._resolve(host, port or DEFAULT_PORTS[parts.scheme.lower()]):
-            self.check_address(address, host)
+        for address in self._resolve(target.host, target.effective_port):
+            self.check_address(address, target.host)
+        return target
 
     def check_address(self, address: str, host: str) -> None:
         """Refuse one address of ``host`` (a resolved address, or the peer of a connected socket).

@@ -15,10 +15,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
+import urllib3.exceptions
+import urllib3.util
 import urllib3.util.connection
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from requests.adapters import HTTPAdapter
 
 from airflow_provider_aigc.archive.fetch import OutputFetcher
+from airflow_provider_aigc.archive.output_url import OutputUrl, parse_output_url
+from airflow_provider_aigc.archive.redact import public_url
 from airflow_provider_aigc.archive.url_policy import UrlPolicy
 from airflow_provider_aigc.exceptions import AigcError, AigcInvalidRequestError, AigcServerError
 from airflow_provider_aigc.operators.submit import (
@@ -28,6 +36,7 @@ from airflow_provider_aigc.operators.submit import (
     NewsGenerateSubmitOperator,
 )
 from airflow_provider_aigc.sensors.job import AigcJobSensor
+from tests.reliability.conftest import fuzz_examples
 from tests.reliability.helpers import BAIDU, VENDORS, LeakScanner, VendorCase, make_hook, submissions
 
 if TYPE_CHECKING:
@@ -91,7 +100,7 @@ REFUSED = [
     ("http://[::ffff:127.0.0.1]/x.png", "loopback"),
     ("http://[::ffff:169.254.169.254]/x.png", "metadata"),
     ("http://0.0.0.0/x.png", "unspecified"),
-    ("http://user:pass@127.0.0.1/x.png", "loopback"),
+    ("http://user:pass@127.0.0.1/x.png", "user info"),
     ("file:///etc/passwd", "only http and https"),
     ("ftp://example.com/x.png", "only http and https"),
     ("gopher://example.com/x", "only http and https"),
@@ -248,6 +257,243 @@ def test_the_allowed_loopback_origin_is_fetched(
     port = redirector.server_address[1]
     fetch(f"http://127.0.0.1:{port}/ok.png", UrlPolicy(allow_private=True))
     assert connections.attempts == [("127.0.0.1", port)]
+
+
+# --- one URL parser: allowlist bypass attempts -------------------------------------------------
+# The policy, the connection and the manifest's source_url use one parse of the URL (urllib3's,
+# which requests uses). Names resolve to a public address (faked), IP literals to themselves; a
+# connection attempt is recorded and stopped before any traffic.
+
+ALLOWED_HOSTS = ("allowed.example", "*.cdn.allowed.example")
+PUBLIC_ADDRESS = "93.184.216.34"
+
+
+class Connected(Exception):
+    """Raised in place of connecting: the test sees where the HTTP client would have gone."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.host, self.port = host, port
+
+
+def allowed_by_name(host: str) -> bool:
+    """The allow list, applied independently of ``host_matches``."""
+    name = host.lower().removesuffix(".")
+    return name == "allowed.example" or name.endswith(".cdn.allowed.example")
+
+
+def client_destination(url: str) -> tuple[str, int] | None:
+    """Where requests itself connects for ``url`` (prepare_url, then the adapter's pool key), or
+    None when requests refuses the URL. Cross-checked with urllib3's parse of the prepared URL."""
+    try:
+        prepared = requests.Request("GET", url).prepare()
+        params, _ = HTTPAdapter().build_connection_pool_key_attributes(prepared, True)
+        reparsed = urllib3.util.parse_url(prepared.url or "")
+    except (requests.RequestException, ValueError, urllib3.exceptions.LocationParseError):
+        return None
+    host, scheme = params["host"], params["scheme"]
+    if not host or scheme not in ("http", "https"):
+        return None
+    assert (reparsed.host or "").strip("[]") == host
+    return host, params["port"] or {"http": 80, "https": 443}[scheme]
+
+
+class RecordingPolicy(UrlPolicy):
+    """A UrlPolicy that keeps what it approved."""
+
+    def check_url(self, url: str | OutputUrl) -> OutputUrl:
+        approved = super().check_url(url)
+        APPROVED.append(approved)
+        return approved
+
+
+APPROVED: list[OutputUrl] = []
+
+
+@pytest.fixture
+def stopped_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_resolve = socket.getaddrinfo
+
+    def resolve(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        try:  # IP literals in every form the C library accepts (127.1, 0x7f.1, 2130706433)
+            return real_resolve(host, port, *args, **{**kwargs, "flags": socket.AI_NUMERICHOST})
+        except socket.gaierror:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port))]
+
+    def connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        raise Connected(*address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", connect)
+
+
+def attempt(url: str, fetcher: OutputFetcher) -> Connected | AigcError:
+    """The outcome of fetching ``url``: where it would connect, or the classified refusal."""
+    APPROVED.clear()
+    try:
+        fetcher.open(url, what="test output", max_bytes=1024, gone_hint="").close()
+    except Connected as connected:
+        return connected
+    except AigcError as error:
+        return error
+    raise AssertionError(f"{url!r} was fetched without connecting")
+
+
+def check_one_parser(url: str, fetcher: OutputFetcher) -> None:
+    """Refused with a classified error before connecting, or connected exactly where requests
+    would go, to an allowed host, the one the policy approved and the manifest names."""
+    outcome = attempt(url, fetcher)
+    if isinstance(outcome, AigcError):
+        assert type(outcome) in (AigcInvalidRequestError, AigcServerError), outcome
+        assert "secret-signature" not in outcome.message
+        return
+    assert (outcome.host, outcome.port) == client_destination(url), url
+    assert allowed_by_name(outcome.host), f"{url!r} reached {outcome.host!r}"
+    assert [(a.host, a.effective_port) for a in APPROVED] == [(outcome.host, outcome.port)], url
+    assert parse_output_url(public_url(url)).host == outcome.host  # the manifest's source_url
+
+
+HOST_FORMS = [
+    "allowed.example",
+    "ALLOWED.Example",
+    "allowed.example.",
+    "img.cdn.allowed.example",
+    "IMG.CDN.allowed.example.",
+    "例子.cdn.allowed.example",
+    "xn--fsqu00a.cdn.allowed.example",
+    "evil.example",
+    "allowed.example.evil.example",
+    "evilallowed.example",
+    "cdn.allowed.example",
+    "127.0.0.1",
+    "0x7f.1",
+    "2130706433",
+    "[::1]",
+    "[::ffff:7f00:1]",
+    "[2001:db8::1]",
+    "169.254.169.254",
+    "%61llowed.example",
+    "allowed%2eexample",
+    "ａｌｌｏｗｅｄ.example",
+    "allowed。example",
+]
+PIECES = [
+    *("\\", "@", "\\@", "@\\", ":", ":80", ":443", ":8080", ":0", ":99999", ":08080"),
+    *("user", "user:pass", ":pass", "%40", "%5C", "%2e", "%00", ".", "..", "[", "]", "*"),
+    *(" ", "\t", "\n", "\r", "\x00", "\x7f", "\x85", "\u3000", "\u200b", "/", "?", "#"),
+]
+TAILS = [
+    "/x.png?authorization=secret-signature",
+    "",
+    "/",
+    "?authorization=secret-signature",
+    "#frag",
+    "/@evil.example/x",
+    "\\@evil.example/x",
+    "/..\\evil.example",
+]
+urls = st.builds(
+    "{}://{}{}".format,
+    st.sampled_from(["http", "https", "HTTP", "hTTps"]),
+    st.lists(st.sampled_from(HOST_FORMS) | st.sampled_from(PIECES), min_size=1, max_size=6).map("".join),
+    st.sampled_from(TAILS),
+)
+
+
+@pytest.mark.scenario("security.ssrf")
+def test_the_host_checked_is_the_host_connected_to(stopped_connections: None) -> None:
+    """Property over URL forms: refused and classified, or connected to the approved, allowed host."""
+    fetcher = OutputFetcher(RecordingPolicy(allowed_hosts=ALLOWED_HOSTS), timeout=2.0, pool_size=1)
+
+    @settings(
+        max_examples=fuzz_examples(400),
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(urls)
+    def run(url: str) -> None:
+        check_one_parser(url, fetcher)
+
+    try:
+        run()
+    finally:
+        fetcher.close()
+
+
+BYPASS_ATTEMPTS = [
+    ("http://evil.example\\@allowed.example/x.png", "backslash"),
+    ("http://evil.example\\\\@allowed.example/x.png", "backslash"),
+    ("http://169.254.169.254\\@allowed.example/x.png", "backslash"),
+    ("http://allowed.example\\@evil.example/x.png", "backslash"),
+    ("http://evil.example\\.allowed.example/x.png", "backslash"),
+    ("http://evil.example@allowed.example/x.png", "user info"),
+    ("http://allowed.example@evil.example/x.png", "user info"),
+    ("http://allowed.example:443@evil.example/x.png", "user info"),
+    ("http://user:pass@allowed.example/x.png", "user info"),
+    ("http://:pass@allowed.example/x.png", "user info"),
+    ("http://@allowed.example/x.png", "user info"),
+    ("http://a@b@allowed.example/x.png", "user info"),
+    ("http://evil.example%5C@allowed.example/x.png", "user info"),
+    ("http://evil.example%40allowed.example/x.png", "percent-encoded"),
+    ("http://%61llowed.example/x.png", "percent-encoded"),
+    ("http://evil.example%2f.allowed.example/x.png", "percent-encoded"),
+    ("http://evil.example\t@allowed.example/x.png", "whitespace"),
+    ("http://evil.example\n@allowed.example/x.png", "whitespace"),
+    ("http://allowed.example\r\n.evil.example/x.png", "whitespace"),
+    ("http://evil.example\x00.allowed.example/x.png", "control character"),
+    ("http://evil.example\u200b.allowed.example/x.png", "control character"),
+    (" http://evil.example/x.png", "whitespace"),
+    ("http://evil.example;.allowed.example/x.png", "not a plain host name"),
+    ("http://allowed.example..evil.example/x.png", "not a plain host name"),
+    ("http://ａｌｌｏｗｅｄ.example/x.png", "malformed"),
+    ("http://allowed.example。evil.example/x.png", "malformed"),
+    ("http://[::1]/x.png", "allowed_output_hosts"),
+    ("http://evilallowed.example/x.png", "allowed_output_hosts"),
+    ("http://allowed.example.evil.example/x.png", "allowed_output_hosts"),
+]
+
+
+@pytest.mark.scenario("security.ssrf")
+@pytest.mark.parametrize(("url", "reason"), BYPASS_ATTEMPTS, ids=[repr(url) for url, _ in BYPASS_ATTEMPTS])
+def test_allow_list_bypass_attempts_are_refused_before_connecting(
+    url: str, reason: str, stopped_connections: None
+) -> None:
+    fetcher = OutputFetcher(UrlPolicy(allowed_hosts=ALLOWED_HOSTS), timeout=2.0, pool_size=1)
+    try:
+        outcome = attempt(url + "?authorization=secret-signature", fetcher)
+    finally:
+        fetcher.close()
+    assert isinstance(outcome, AigcInvalidRequestError), f"{url!r}: {outcome!r}"
+    assert reason in outcome.message
+    assert "secret-signature" not in outcome.message
+    assert "pass@" not in outcome.message
+
+
+ALLOWED_FORMS = [
+    ("HTTP://ALLOWED.Example./x.png", ("allowed.example.", 80)),
+    ("https://例子.cdn.allowed.example/x.png", ("xn--fsqu00a.cdn.allowed.example", 443)),
+    ("http://allowed.example:08080/x.png", ("allowed.example", 8080)),
+    ("http://allowed.example/@evil.example/x.png", ("allowed.example", 80)),
+    ("http://allowed.example?@evil.example/", ("allowed.example", 80)),
+    ("http://allowed.example#@evil.example/", ("allowed.example", 80)),
+]
+
+
+@pytest.mark.scenario("security.ssrf")
+@pytest.mark.parametrize(("url", "destination"), ALLOWED_FORMS, ids=[url for url, _ in ALLOWED_FORMS])
+def test_allowed_forms_connect_where_they_were_checked(
+    url: str, destination: tuple[str, int], stopped_connections: None
+) -> None:
+    fetcher = OutputFetcher(RecordingPolicy(allowed_hosts=ALLOWED_HOSTS), timeout=2.0, pool_size=1)
+    try:
+        outcome = attempt(url, fetcher)
+        check_one_parser(url, fetcher)
+    finally:
+        fetcher.close()
+    assert isinstance(outcome, Connected), outcome
+    assert (outcome.host, outcome.port) == destination
+    assert parse_output_url(url).host == destination[0]
 
 
 NO_STATE_STORE: Any = {"task_state_store": None}

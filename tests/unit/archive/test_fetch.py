@@ -4,6 +4,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from requests.adapters import HTTPAdapter
 
 from airflow_provider_aigc.archive.fetch import MAX_REDIRECTS, OutputFetcher
 from airflow_provider_aigc.archive.url_policy import UrlPolicy
@@ -171,3 +172,61 @@ def test_a_closed_port_is_transient(fetch: Any) -> None:
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/0.png?authorization=secret-signature"
     assert "ConnectionError" in raises_without_signature(AigcServerError, fetch, url).message
+
+
+@pytest.fixture
+def allowed_example(monkeypatch: pytest.MonkeyPatch) -> UrlPolicy:
+    """``allowed.example`` resolves to the origin (loopback); the policy allows only that name."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve(host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        return real_getaddrinfo("127.0.0.1" if host == "allowed.example" else host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return UrlPolicy(allowed_hosts=("allowed.example",), allow_private=True)
+
+
+def test_a_backslash_before_at_cannot_smuggle_another_host_past_the_allow_list(
+    origin: Origin, fetch: Any, allowed_example: UrlPolicy
+) -> None:
+    """urlsplit reads host allowed.example; requests/urllib3 would connect to 127.0.0.1."""
+    origin.route("/0.png", Route(body=PNG_HEAD))
+    url = f"http://127.0.0.1:{origin.port}\\@allowed.example/0.png?authorization=secret-signature"
+    error = raises_without_signature(AigcInvalidRequestError, fetch, url, allowed_example)
+    assert "backslash" in error.message
+    assert origin.total_hits == 0
+
+
+def test_a_redirect_goes_through_the_same_parser(
+    origin: Origin, fetch: Any, allowed_example: UrlPolicy
+) -> None:
+    origin.route("/private", Route(body=b"secret"))
+    origin.route(
+        "/start", Route(status=302, location=f"http://127.0.0.1:{origin.port}\\@allowed.example/private")
+    )
+    with pytest.raises(AigcInvalidRequestError, match="backslash"):
+        fetch(origin.url("/start", host="allowed.example"), allowed_example)
+    assert (origin.hits["/start"], origin.hits["/private"]) == (1, 0)
+
+
+def test_the_request_goes_to_the_checked_url(origin: Origin, fetch: Any, allowed_example: UrlPolicy) -> None:
+    origin.route("/b.png", Route(body=PNG_HEAD))
+    assert fetch(f"HTTP://ALLOWED.example:{origin.port}/a/../b.png?sig=1#frag", allowed_example) == PNG_HEAD
+    assert origin.hits["/b.png"] == 1
+
+
+def test_a_client_that_would_connect_elsewhere_is_refused(
+    origin: Origin, fetch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The adapter's own connection key must name the checked host (guards a parser change)."""
+    real = HTTPAdapter.build_connection_pool_key_attributes
+
+    def elsewhere(self: HTTPAdapter, request: Any, verify: Any, cert: Any = None) -> Any:
+        params, pool = real(self, request, verify, cert)
+        return {**params, "host": "localhost"}, pool
+
+    monkeypatch.setattr(HTTPAdapter, "build_connection_pool_key_attributes", elsewhere)
+    url = origin.route("/0.png", Route(body=PNG_HEAD))
+    error = raises_without_signature(AigcInvalidRequestError, fetch, url)
+    assert "would connect to localhost" in error.message
+    assert origin.total_hits == 0

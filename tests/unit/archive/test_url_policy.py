@@ -5,7 +5,9 @@ import socket
 from typing import Any
 
 import pytest
+import requests
 
+from airflow_provider_aigc.archive.output_url import parse_output_url
 from airflow_provider_aigc.archive.url_policy import UrlPolicy, address_refusal, host_matches
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError, AigcServerError
 
@@ -134,3 +136,118 @@ def test_host_patterns(host: str, expected: bool) -> None:
 def test_malformed_urls_are_refused(url: str) -> None:
     with pytest.raises(AigcInvalidRequestError):
         UrlPolicy(allow_private=True).check_url(url)
+
+
+# --- one parse: what is checked is what the HTTP client connects to ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://evil.example\\@allowed.example/x", "backslash"),
+        ("http://allowed.example\\@evil.example/x", "backslash"),
+        ("http://allowed.example\\evil.example/x", "backslash"),
+        ("http://user@allowed.example/x", "user info"),
+        ("http://user:pass@allowed.example/x", "user info"),
+        ("http://:pass@allowed.example/x", "user info"),
+        ("http://@allowed.example/x", "user info"),
+        ("http://evil.example@allowed.example/x", "user info"),
+        ("http://allowed.example%40evil.example/x", "percent-encoded"),
+        ("http://%61llowed.example/x", "percent-encoded"),
+        ("http://[fe80::1%25eth0]/x", "percent-encoded"),
+        ("http://allowed.example /x", "whitespace"),
+        (" http://allowed.example/x", "whitespace"),
+        ("http://allowed.example\t.evil/x", "whitespace"),
+        ("http://allowed.example\n@evil.example/x", "whitespace"),
+        ("http://allowed.example\x00.evil/x", "control character"),
+        ("http://allowed.example\u3000/x", "whitespace"),
+        ("http://allowed.example\u200b/x", "control character"),
+        ("http://allowed.example/x\r\nHost: evil.example", "control character"),
+        ("http://allowed..example/x", "not a plain host name"),
+        ("http://.allowed.example/x", "not a plain host name"),
+        ("http://*.allowed.example/x", "not a plain host name"),
+        ("http://allowed.example{}/x", "not a plain host name"),
+        ("http://allowed.example;evil/x", "not a plain host name"),
+        ("http://[allowed.example]/x", "malformed"),
+        ("http://[::1/x", "malformed"),
+        ("http://allowed.example:0/x", "port 0"),
+        ("http://allowed.example:65536/x", "malformed"),
+        ("http://allowed.example:80:80/x", "malformed"),
+        ("http://ａｌｌｏｗｅｄ.example/x", "malformed"),
+        ("http:allowed.example/x", "no host"),
+        ("//allowed.example/x", "only http and https"),
+        ("allowed.example/x", "only http and https"),
+    ],
+)
+def test_authorities_parsers_could_read_differently_are_refused(url: str, reason: str) -> None:
+    with pytest.raises(AigcInvalidRequestError, match=reason) as info:
+        parse_output_url(url + "?authorization=secret-signature")
+    assert "secret-signature" not in info.value.message
+    assert "pass@" not in info.value.message
+
+
+def test_the_backslash_refusal_names_where_a_client_would_connect() -> None:
+    with pytest.raises(AigcInvalidRequestError, match=r"would connect to 'evil\.example'"):
+        parse_output_url("http://evil.example\\@allowed.example/x")
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "target", "public"),
+    [
+        (
+            "https://bj.bcebos.com/v1/0.png?authorization=sig",
+            "bj.bcebos.com",
+            None,
+            "/v1/0.png?authorization=sig",
+            "https://bj.bcebos.com/v1/0.png",
+        ),
+        ("HTTPS://Img.BCEBOS.com./a.png", "img.bcebos.com.", None, "/a.png", "https://img.bcebos.com./a.png"),
+        (
+            "http://例子.测试:8080/x",
+            "xn--fsqu00a.xn--0zwm56d",
+            8080,
+            "/x",
+            "http://xn--fsqu00a.xn--0zwm56d:8080/x",
+        ),
+        ("http://[2001:DB8::1]:0443/x", "2001:db8::1", 443, "/x", "http://[2001:db8::1]:443/x"),
+        ("http://0X7F.1/x", "0x7f.1", None, "/x", "http://0x7f.1/x"),
+        ("http://host", "host", None, "/", "http://host/"),
+        ("http://host:/a/../b?q#frag", "host", None, "/b?q", "http://host/b"),
+        ("http://host/@evil.example/x", "host", None, "/@evil.example/x", "http://host/@evil.example/x"),
+        ("http://host?@evil.example/", "host", None, "/?@evil.example/", "http://host/"),
+        ("http://host#@evil.example/", "host", None, "/", "http://host/"),
+    ],
+)
+def test_urls_are_normalised_to_what_the_client_connects_to(
+    url: str, host: str, port: int | None, target: str, public: str
+) -> None:
+    parsed = parse_output_url(url)
+    assert (parsed.host, parsed.port, parsed.target, parsed.public) == (host, port, target, public)
+    prepared = requests.Request("GET", url).prepare()
+    pool_key, _ = requests.adapters.HTTPAdapter().build_connection_pool_key_attributes(prepared, True)
+    assert pool_key["host"] == parsed.host
+    assert (pool_key["port"] or parsed.effective_port) == parsed.effective_port
+    assert parse_output_url(parsed.url) == parsed
+
+
+def test_check_url_returns_the_parse_it_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", fake_resolver({"img.bcebos.com": ["93.184.216.34"]}))
+    checked = UrlPolicy(allowed_hosts=("*.bcebos.com",)).check_url("https://IMG.bcebos.com/0.png?sig=1")
+    assert checked == parse_output_url("https://img.bcebos.com/0.png?sig=1")
+    assert UrlPolicy(allowed_hosts=("*.bcebos.com",)).check_url(checked) is checked
+
+
+@pytest.mark.parametrize(
+    ("host", "patterns", "expected"),
+    [
+        ("xn--fsqu00a.xn--0zwm56d", ("例子.测试",), True),
+        ("a.xn--fsqu00a.xn--0zwm56d", ("*.例子.测试",), True),
+        ("2001:db8::1", ("[2001:DB8::1]",), True),
+        ("img.bcebos.com.", ("*.BCEBOS.com",), True),
+        ("xn--fsqu00a.xn--0zwm56d", ("例子.cn",), False),
+    ],
+)
+def test_host_patterns_are_normalised_like_hosts(
+    host: str, patterns: tuple[str, ...], expected: bool
+) -> None:
+    assert host_matches(host, patterns) is expected
