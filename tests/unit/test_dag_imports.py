@@ -29,6 +29,7 @@ SINGLE_JOB_DAGS = {
     "example_jumdata": JumdataDrawSubmitOperator,
 }
 PIPELINE = "daily_content_pipeline"
+HUMAN_REVIEW = "example_human_review"
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_every_file_loads_without_import_errors(dagbag: DagBag) -> None:
 def test_each_file_defines_one_dag_named_after_it(dagbag: DagBag) -> None:
     """scripts/demo.py runs `airflow dags test <file stem>` for every file in dags/."""
     stems = {path.stem for path in DAGS_FOLDER.glob("*.py")}
-    assert set(dagbag.dag_ids) == stems == {*SINGLE_JOB_DAGS, PIPELINE}
+    assert set(dagbag.dag_ids) == stems == {*SINGLE_JOB_DAGS, PIPELINE, HUMAN_REVIEW}
     for dag_id, dag in dagbag.dags.items():
         assert Path(dag.fileloc).stem == dag_id
 
@@ -127,3 +128,25 @@ def test_default_params_pass_vendor_validation(dagbag: DagBag) -> None:
     assert requests["example_news"]["max_length"] == 400
     assert requests["example_ernie_vilg"]["image_num"] == 2
     assert requests["example_jumdata"]["num"] == 2
+
+
+def test_human_review_gates_publishing_on_an_approval(dagbag: DagBag) -> None:
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+    dag = dagbag.dags[HUMAN_REVIEW]
+    upstream = {task_id: task.upstream_task_ids for task_id, task in dag.task_dict.items()}
+    assert upstream == {
+        "submit": set(),
+        "wait": {"submit"},
+        "archive": {"wait"},
+        "preview": {"archive"},
+        "review": {"preview"},
+        "publish": {"review", "archive"},
+    }
+    review = dag.task_dict["review"]
+    assert isinstance(review, ApprovalOperator)
+    assert review.defaults == ["Reject"]  # no answer in time: nothing is published
+    assert review.response_timeout is not None
+    request = _validate_defaults(dag.task_dict["submit"], dag.params.dump())
+    assert request["num"] == 2
+
