@@ -149,4 +149,3 @@ def test_human_review_gates_publishing_on_an_approval(dagbag: DagBag) -> None:
     assert review.response_timeout is not None
     request = _validate_defaults(dag.task_dict["submit"], dag.params.dump())
     assert request["num"] == 2
-
