@@ -42,6 +42,7 @@ SCENARIOS: dict[str, str] = {
     "fuzz.archive-inputs": "content sniffing, size cap, keys and URL display never break on any input",
     "fuzz.events": "trigger events: any payload is validated or refused with AirflowException",
     "fuzz.operator-input": "any operator parameters validate or raise AigcInvalidRequestError",
+    "fuzz.connection-extras": "connection extras, host, credentials, des3_key: in bounds or a named error",
     # security
     "security.secrets": "no credential, derived key, token or signature in logs, XCom, triggers, errors, S3",
     "security.ssrf": "private, loopback, link-local, metadata, non-http URLs refused before connecting",

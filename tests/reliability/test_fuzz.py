@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 NOW = datetime(2023, 9, 22, 12, 0, tzinfo=timezone.utc)
 MAX_MESSAGE_CHARS = 2000
 
-# 14 targets x 8,000 = 112,000 examples in the soak run.
+# 18 targets x 8,000 = 144,000 examples in the soak run.
 QUICK, SOAK = 150, 8_000
 SCALES = [
     pytest.param(QUICK, id="quick"),
@@ -111,6 +111,9 @@ def check_status(status: JobStatus, job_id: str, app: str, vendor: str) -> None:
 
 # --- vendor parsers ------------------------------------------------------------------------------
 
+# Any float a caller could pass (before issue 10 a huge TTL raised a raw OverflowError in Baidu's).
+_ANY_TTL = st.floats(allow_nan=True, allow_infinity=True)
+
 
 @pytest.mark.scenario("fuzz.vendor-parsers")
 @pytest.mark.parametrize("examples", SCALES)
@@ -128,7 +131,7 @@ def test_zhipu_parse_status(examples: int) -> None:
     strategy = st.tuples(
         payloads.responses(payloads.ZHIPU_DOCUMENTS),
         st.sampled_from(sorted(zhipu.APPS)),
-        st.none() | st.floats(min_value=0.001, max_value=1e12),
+        st.none() | st.floats(min_value=0.001, max_value=1e12) | _ANY_TTL,
     )
 
     def check(case: tuple[HttpResponse, str, float | None]) -> None:
@@ -169,7 +172,8 @@ def test_baidu_parse_submit(examples: int) -> None:
 @pytest.mark.parametrize("examples", SCALES)
 def test_baidu_parse_status(examples: int) -> None:
     strategy = st.tuples(
-        payloads.responses(payloads.BAIDU_DOCUMENTS), st.none() | st.floats(min_value=0.001, max_value=1e9)
+        payloads.responses(payloads.BAIDU_DOCUMENTS),
+        st.none() | st.floats(min_value=0.001, max_value=1e9) | _ANY_TTL,
     )
 
     def check(case: tuple[HttpResponse, float | None]) -> None:
@@ -520,3 +524,177 @@ def test_operator_parameters_validate_or_name_the_limit(examples: int) -> None:
         assert _MODULES[vendor].validate(app, request) == request
 
     fuzz("vendors.validate", cases(), check, examples)
+
+
+# Text with what a badly decoded file or a template can leave in it: lone surrogates, controls.
+_AWKWARD_TEXT = st.one_of(
+    st.text(st.characters(codec=None, exclude_categories=()), max_size=30),
+    st.tuples(st.text(max_size=10), st.sampled_from(["\ud800", "\udfff", "\x00", "\u202e"])).map("".join),
+)
+
+
+@pytest.mark.scenario("fuzz.operator-input")
+@pytest.mark.parametrize("examples", SCALES)
+def test_rendered_operator_arguments_are_validated_then_fingerprinted(examples: int) -> None:
+    """What a submit operator does with its rendered arguments before any paid call: validate, then
+    fingerprint. Only AigcInvalidRequestError may come out (a lone surrogate used to raise
+    UnicodeEncodeError from the fingerprint and burn the task's retries)."""
+    from airflow_provider_aigc.operators.submit import request_fingerprint
+
+    values = st.one_of(_AWKWARD_TEXT, payloads.json_values, st.sampled_from(["4", "1024", "v2", "古风"]))
+
+    @st.composite
+    def cases(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
+        vendor, app = draw(st.sampled_from(sorted(_PARAM_NAMES)))
+        params = draw(st.dictionaries(st.sampled_from(_PARAM_NAMES[(vendor, app)]), values, max_size=5))
+        return vendor, app, params
+
+    def check(case: tuple[str, str, dict[str, Any]]) -> None:
+        vendor, app, params = case
+        try:
+            request = _MODULES[vendor].validate(app, params)
+        except AigcInvalidRequestError as error:
+            check_error(error)
+            return
+        assert len(request_fingerprint(vendor, app, "conn", request)) == 64
+        json.dumps(request).encode("utf-8")
+
+    fuzz("operators.validate+fingerprint", cases(), check, examples)
+
+
+_EXTRA_NAMES = [
+    "timeout",
+    "max_retries",
+    "output_ttl_seconds",
+    "allowed_output_hosts",
+    "allow_private_output_hosts",
+    "queue",
+    "secret_app_key",
+    "app_secret",
+    "secret_des3_key",
+    "app_key",
+    "des3_key",
+    "unrelated",
+]
+_EXTRA_VALUES = st.one_of(
+    payloads.json_values,
+    _AWKWARD_TEXT,
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.sampled_from(["1e400", "nan", "-0", "10", " 3 ", "true", "img.example.com, *.x.org", "http://h/x"]),
+    st.lists(st.sampled_from(["a.example.com", "*.b.org", "", "x y", 5, "[::1]"]), max_size=4),
+)
+
+
+@pytest.mark.scenario("fuzz.connection-extras")
+@pytest.mark.parametrize("examples", SCALES)
+def test_connection_extras_are_checked_or_refused_by_name(examples: int) -> None:
+    """Any connection (extras, host, port, credentials) gives settings inside the documented bounds
+    or one AigcInvalidRequestError naming what to fix and quoting no secret; and a TTL it accepts
+    never breaks a vendor parser."""
+    from airflow_provider_aigc.hooks.connection import (
+        MAX_OUTPUT_TTL_SECONDS,
+        MAX_RETRIES,
+        MAX_TIMEOUT,
+        SECRET_EXTRAS,
+        read_settings,
+    )
+
+    secret = "SECRET-SENTINEL-9f8e7d"
+    strategy = st.tuples(
+        st.one_of(
+            st.dictionaries(st.sampled_from(_EXTRA_NAMES), _EXTRA_VALUES, max_size=6), payloads.json_values
+        ),
+        st.sampled_from(_SECRET_SLOTS),
+        st.one_of(
+            st.none(), _AWKWARD_TEXT, st.sampled_from(["http://127.0.0.1:8765", "http://[::1", "h:99999"])
+        ),
+        st.none() | st.integers(min_value=-5, max_value=70_000),
+        st.none() | _AWKWARD_TEXT,
+    )
+
+    def check(case: tuple[Any, str, str | None, int | None, str | None]) -> None:
+        extra, slot, host, port, login = case
+        if isinstance(extra, dict) and slot:
+            extra = {
+                **extra,
+                slot: extra.get(slot, secret) if not isinstance(extra.get(slot), str) else secret,
+            }
+        try:
+            settings = read_settings(
+                "fuzz",
+                host=host,
+                port=port,
+                schema=None,
+                login=login,
+                password=secret,
+                extra=extra,
+                default_base_url="https://aip.baidubce.com",
+            )
+        except AigcInvalidRequestError as error:
+            refusal: AigcInvalidRequestError | None = error
+        else:
+            refusal = None
+        if refusal is not None:
+            check_error(refusal)
+            assert secret not in refusal.message
+            return
+        assert 0 < settings.timeout <= MAX_TIMEOUT
+        assert 0 <= settings.max_retries <= MAX_RETRIES
+        ttl = settings.output_policy.output_ttl_seconds
+        assert ttl is None or 0 < ttl <= MAX_OUTPUT_TTL_SECONDS
+        assert set(settings.secret_extras) <= set(SECRET_EXTRAS)
+        assert secret not in repr(settings)
+        status = _baidu_running_status(ttl)
+        assert status.state in (JobState.RUNNING, JobState.QUEUED)
+
+    fuzz("connection.read_settings", strategy, check, examples)
+
+
+_SECRET_SLOTS = ["", "secret_app_key", "app_secret", "secret_des3_key", "app_key", "des3_key"]
+
+
+def _baidu_running_status(ttl: float | None) -> JobStatus:
+    from airflow_provider_aigc.vendors.base import HttpResponse
+
+    body = {"data": {"task_id": payloads.BAIDU_JOB_ID, "task_status": "RUNNING", "task_progress": 0.5}}
+    return baidu.parse_status(
+        HttpResponse(200, json.dumps(body).encode()),
+        job_id=payloads.BAIDU_JOB_ID,
+        app="txt2imgv2",
+        now=NOW,
+        output_ttl_seconds=ttl,
+    )
+
+
+@pytest.mark.scenario("fuzz.connection-extras")
+@pytest.mark.parametrize("examples", SCALES)
+def test_des3_keys_derive_or_fail_as_auth_errors(examples: int) -> None:
+    """Any des3_key text (base64 of any length, padded or not, odd text) derives keys or raises
+    AigcAuthError without quoting the key."""
+    import base64
+
+    texts = st.one_of(
+        _AWKWARD_TEXT,
+        st.binary(min_size=0, max_size=40).map(lambda raw: base64.b64encode(raw).decode()),
+        st.binary(min_size=0, max_size=40).map(lambda raw: base64.b64encode(raw).decode().rstrip("=")),
+        st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", max_size=34),
+    )
+
+    def check(text: str) -> None:
+        try:
+            keys = zhipu.derive_keys("cogview", "app-key", "app-secret", text)
+        except AigcError as error:
+            refusal: AigcError | None = error
+        else:
+            refusal = None
+        if refusal is not None:
+            check_error(refusal)
+            assert type(refusal).__name__ == "AigcAuthError"
+            if len(text) >= 8:
+                assert text not in refusal.message
+            return
+        assert keys.apikey
+        assert keys.apisecret
+
+    fuzz("zhipu.derive_keys", texts, check, examples)
