@@ -6,7 +6,7 @@ JSON primitives without loss (``to_dict`` / ``from_dict``). No Airflow or networ
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
@@ -124,8 +124,13 @@ class JobError:
 class JobStatus:
     """A job as last seen at the vendor.
 
-    ``request`` and ``conn_id`` are carried over from the ``JobRef`` when the sensor knows it, so
-    the archive step can name the prompt in its manifest and read the connection's URL policy.
+    ``request``, ``conn_id`` and ``submitted_at`` are carried over from the ``JobRef`` when the
+    sensor knows it, so the archive step can name the prompt in its manifest, read the
+    connection's URL policy and report timings.
+
+    ``billed_units`` counts what the vendor bills for a finished job, in ``billed_unit`` ("image",
+    "job"), by the documented rule ``billing_basis`` quotes (docs/billing.md); all three are null
+    while the job runs, and in statuses written by versions before billing was recorded.
     """
 
     vendor: str
@@ -137,10 +142,23 @@ class JobStatus:
     error: JobError | None = None
     conn_id: str | None = None
     request: dict[str, Any] = field(default_factory=dict)
+    billed_units: int | None = None
+    billed_unit: str | None = None
+    billing_basis: str | None = None
+    submitted_at: str | None = None
+
+    def __post_init__(self) -> None:
+        units = self.billed_units
+        if units is not None and (isinstance(units, bool) or not isinstance(units, int) or units < 0):
+            raise ValueError(f"billed_units must be a non-negative integer or null, got {units!r}")
 
     @property
     def is_terminal(self) -> bool:
         return self.state.is_terminal()
+
+    def billed(self, units: int, unit: str, basis: str) -> JobStatus:
+        """This status with what the vendor bills for the job (set by the vendor's parser)."""
+        return replace(self, billed_units=units, billed_unit=unit, billing_basis=basis)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +171,10 @@ class JobStatus:
             "error": self.error.to_dict() if self.error else None,
             "conn_id": self.conn_id,
             "request": dict(self.request),
+            "billed_units": self.billed_units,
+            "billed_unit": self.billed_unit,
+            "billing_basis": self.billing_basis,
+            "submitted_at": self.submitted_at,
         }
 
     @classmethod
@@ -169,6 +191,10 @@ class JobStatus:
             error=JobError.from_dict(error) if error else None,
             conn_id=data.get("conn_id"),
             request=dict(data.get("request") or {}),
+            billed_units=data.get("billed_units"),
+            billed_unit=data.get("billed_unit"),
+            billing_basis=data.get("billing_basis"),
+            submitted_at=data.get("submitted_at"),
         )
 
 

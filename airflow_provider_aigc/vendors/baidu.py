@@ -84,6 +84,13 @@ _STATES: dict[str, JobState] = {
     "FAILED": JobState.FAILED,
 }
 MODERATION_VERDICTS = frozenset({"pass", "review", "block"})
+# Billing (docs/billing.md): getImgv2's task_status and sub_task_status both read "只有 SUCCESS 为成功
+# 状态,进行计费" (only SUCCESS is a success, and it is billed); each image of a billed sub task counts.
+BILLED_UNIT = "image"
+BILLING_BASIS = (
+    'baidu getImgv2 sub_task_status: "只有 SUCCESS 为成功状态,进行计费" (only SUCCESS is billed);'
+    " one unit per image in a SUCCESS sub task's final_image_list"
+)
 SUB_TASK_VENDOR = "baidu.sub_task"
 _SUB_TASK_OK = "0"
 _SUB_TASK_MEANINGS = {"501": "the prompt was blocked by moderation", "201": "the model failed to draw"}
@@ -225,6 +232,7 @@ def parse_status(
     fallback_expiry = _fallback_expiry(now, output_ttl_seconds)
     outputs: list[Output] = []
     failures: list[str | None] = []
+    billed = 0
     for item in payload.opt_list(task, "sub_task_result_list") or ():
         sub_task = payload.as_mapping(item, "sub_task_result_list item")
         sub_status = payload.opt_str(sub_task, "sub_task_status")
@@ -235,14 +243,17 @@ def parse_status(
             raise payload.malformed(f"sub_task_error_code {code!r} is not a number")
         if code != _SUB_TASK_OK or sub_state is JobState.FAILED:
             failures.append(None if code == _SUB_TASK_OK else code)
-        for image in payload.opt_list(sub_task, "final_image_list") or ():
+        images = payload.opt_list(sub_task, "final_image_list") or ()
+        for image in images:
             outputs.append(_output(payload, image, len(outputs), fallback_expiry))
+        if (sub_state or state) is JobState.SUCCEEDED:
+            billed += len(images)
     if state is JobState.SUCCEEDED and not outputs:
         if not failures:
             raise payload.malformed("task_status SUCCESS without any image")
         state = JobState.FAILED
     error = _job_error(failures[0] if failures else None) if state is JobState.FAILED else None
-    return JobStatus(
+    status = JobStatus(
         vendor=VENDOR,
         app=app,
         job_id=job_id,
@@ -251,6 +262,7 @@ def parse_status(
         outputs=tuple(outputs),
         error=error,
     )
+    return status.billed(billed, BILLED_UNIT, BILLING_BASIS) if state.is_terminal() else status
 
 
 def _fallback_expiry(now: datetime, output_ttl_seconds: float | None) -> datetime:

@@ -65,6 +65,13 @@ STYLES = (
 MIN_IMAGES, MAX_IMAGES, DEFAULT_IMAGES = 1, 6, 1
 # Image URLs are valid for three calendar months from the task's creation (document).
 OUTPUT_VALIDITY_MONTHS = 3
+# Billing (docs/billing.md): the document bills each generated image; its answers' ``charge`` flag
+# is true on an accepted submit and false on queries ("查询结果接口不计费").
+BILLED_UNIT = "image"
+BILLING_BASIS = (
+    'jumdata: "根据生成图片张数计费,若一次请求生成多张图片,则每张图片计费1次" (billed by the number of'
+    " images generated, each image once); one unit per image in data.imgUrls"
+)
 
 _SOURCE = "Jumdata"
 _OK = "200"
@@ -159,7 +166,8 @@ def parse_status(
     outputs = tuple(
         Output(index=i, kind="image", url=url, expires_at=expires_at) for i, url in enumerate(urls)
     )
-    return JobStatus(VENDOR, app, job_id, JobState.SUCCEEDED, 1.0, outputs)
+    status = JobStatus(VENDOR, app, job_id, JobState.SUCCEEDED, 1.0, outputs)
+    return status.billed(len(outputs), BILLED_UNIT, BILLING_BASIS)
 
 
 def add_months(moment: datetime, months: int) -> datetime:

@@ -61,6 +61,13 @@ _DES3_KEY_SIZES = (16, 24)
 # and the simulator's say "finish". None: the field is absent.
 _WAITING_STATES = (None, "wait")
 _DONE_STATES = (None, "finish")
+# Billing (docs/billing.md): the documents state no price and no billing rule; the one text about
+# counting calls is error 10004. So jobs are recorded, one per finished task, not priced.
+BILLED_UNIT = "job"
+BILLING_BASIS = (
+    'zhipu: the documents state no billing rule; the only count they name is error 10004 "接口周期次数超限制"'
+    " (the API's calls per period exceeded); one job recorded per finished task"
+)
 _log = logging.getLogger(__name__)
 
 
@@ -200,7 +207,8 @@ def parse_status(
     if state == "failed":
         reason = payload.opt_str(result, "error") or "the vendor reported the task as failed"
         error = JobError(type=AigcJobFailedError.__name__, message=f"zhipu task {job_id} failed: {reason}")
-        return JobStatus(VENDOR, app, job_id, JobState.FAILED, error=error)
+        failed = JobStatus(VENDOR, app, job_id, JobState.FAILED, error=error)
+        return failed.billed(1, BILLED_UNIT, BILLING_BASIS)
     output = result.get("output")
     if output is None or (isinstance(output, (dict, list)) and not output):
         if state not in _WAITING_STATES:
@@ -231,7 +239,9 @@ def parse_status(
     else:
         text = payload.get_str(payload.as_mapping(output, "news output"), "text")
         outputs = (Output(index=0, kind="text", text=text, expires_at=expires_at),)
-    return JobStatus(VENDOR, app, job_id, JobState.SUCCEEDED, 1.0, outputs)
+    return JobStatus(VENDOR, app, job_id, JobState.SUCCEEDED, 1.0, outputs).billed(
+        1, BILLED_UNIT, BILLING_BASIS
+    )
 
 
 def _result(response: HttpResponse, *, status_call: bool) -> tuple[Payload, Mapping[str, Any]]:

@@ -40,6 +40,10 @@ statuses = st.builds(
     error=st.none() | st.builds(JobError, type=texts, message=texts, code=st.none() | texts),
     conn_id=st.none() | texts,
     request=st.dictionaries(texts, texts | st.integers(), max_size=3),
+    billed_units=st.none() | st.integers(min_value=0, max_value=100),
+    billed_unit=st.none() | st.sampled_from(["image", "job"]),
+    billing_basis=st.none() | texts,
+    submitted_at=st.none() | st.just("2026-11-21T19:00:00+00:00"),
 )
 
 
@@ -82,6 +86,51 @@ def test_job_status_dict_uses_plain_values() -> None:
     assert data["state"] == "RUNNING"
     assert data["outputs"] == []
     assert data["error"] is None
+
+
+def test_job_status_from_an_older_version_has_no_billing() -> None:
+    """XCom values and trigger events written before billing was recorded still load: null billing."""
+    older = {
+        "vendor": "zhipu",
+        "app": "cogview",
+        "job_id": "7",
+        "state": "SUCCEEDED",
+        "progress": 1.0,
+        "outputs": [],
+        "error": None,
+        "conn_id": "c",
+        "request": {"query": "q"},
+    }
+    status = JobStatus.from_dict(older)
+    assert (status.billed_units, status.billed_unit, status.billing_basis, status.submitted_at) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert JobStatus.from_dict(status.to_dict()) == status
+
+
+def test_billing_is_carried_through_json() -> None:
+    status = JobStatus(
+        "jumdata",
+        "ai_draw",
+        "t",
+        JobState.SUCCEEDED,
+        billed_units=3,
+        billed_unit="image",
+        billing_basis="per image",
+    )
+    data = json.loads(json.dumps(status.to_dict()))
+    assert (data["billed_units"], data["billed_unit"], data["billing_basis"]) == (3, "image", "per image")
+
+
+@pytest.mark.parametrize("units", [-1, True, 1.5, "2"])
+def test_billed_units_must_be_a_count(units: object) -> None:
+    with pytest.raises(ValueError, match="billed_units"):
+        JobStatus.from_dict(
+            {"vendor": "v", "app": "a", "job_id": "j", "state": "SUCCEEDED", "billed_units": units}
+        )
 
 
 def test_unknown_kind_is_rejected() -> None:

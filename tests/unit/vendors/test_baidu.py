@@ -419,6 +419,21 @@ def test_partial_success_keeps_existing_images_with_running_index() -> None:
     assert [output.index for output in status.outputs] == [0, 1, 2]
 
 
+def test_billing_counts_the_images_of_success_sub_tasks() -> None:
+    """getImgv2: "只有 SUCCESS 为成功状态,进行计费"; a FAILED sub task's images are not billed."""
+    status = status_of(
+        task("SUCCESS", sub_task(0, images=2), sub_task(501, "FAILED", images=1), sub_task(0, images=3))
+    )
+    assert (status.billed_units, status.billed_unit) == (5, "image")
+    assert "只有 SUCCESS 为成功状态,进行计费" in (status.billing_basis or "")
+
+
+def test_a_failed_task_bills_nothing_and_a_running_one_is_not_counted_yet() -> None:
+    failed = status_of(task("SUCCESS", sub_task(201, "FAILED", images=0)))
+    assert (failed.state, failed.billed_units, failed.billed_unit) == (JobState.FAILED, 0, "image")
+    assert status_of(task("RUNNING", progress=0.5)).billed_units is None
+
+
 def test_success_where_every_sub_task_failed_is_failed() -> None:
     status = status_of(task("SUCCESS", sub_task(201, "FAILED", images=0), sub_task(501, "FAILED", images=0)))
     assert status.state is JobState.FAILED

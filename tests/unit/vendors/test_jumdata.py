@@ -351,13 +351,25 @@ def test_done_example_lists_the_images_with_the_three_month_expiry() -> None:
         JobState.SUCCEEDED,
         1.0,
         (Output(index=0, kind="image", url="xxxxx", expires_at=DONE_EXPIRES),),
-    )
+    ).billed(1, "image", jumdata.BILLING_BASIS)
 
 
 def test_several_images_keep_their_order() -> None:
     urls = [f"https://img.example/{i}.png" for i in range(6)]
     status = status_of(with_data(img=urls[0], imgUrls=[{"image": u} for u in urls]))
     assert [(o.index, o.url) for o in status.outputs] == list(enumerate(urls))
+
+
+def test_each_generated_image_is_billed_once() -> None:
+    """The document: "若一次请求生成多张图片,则每张图片计费1次" (each image of a request is billed once)."""
+    urls = [f"https://img.example/{i}.png" for i in range(4)]
+    status = status_of(with_data(img=urls[0], imgUrls=[{"image": u} for u in urls]))
+    assert (status.billed_units, status.billed_unit) == (4, "image")
+    assert "每张图片计费1次" in (status.billing_basis or "")
+
+
+def test_a_running_job_has_no_billing_yet() -> None:
+    assert status_of(RUNNING).billed_units is None
 
 
 def test_done_without_img_urls_falls_back_to_img() -> None:

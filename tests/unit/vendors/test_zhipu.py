@@ -495,7 +495,7 @@ def test_finished_cogview_lists_every_image_with_ttl_expiry() -> None:
             Output(index=0, kind="image", url=urls[0], expires_at=expires),
             Output(index=1, kind="image", url=urls[1], expires_at=expires),
         ),
-    )
+    ).billed(1, "job", zhipu.BILLING_BASIS)
 
 
 def test_no_ttl_means_no_expiry() -> None:
@@ -528,7 +528,26 @@ def test_finished_news_is_one_text_output() -> None:
         JobState.SUCCEEDED,
         1.0,
         (Output(index=0, kind="text", text=NEWS_TEXT, expires_at="2021-06-22T10:20:05+00:00"),),
-    )
+    ).billed(1, "job", zhipu.BILLING_BASIS)
+
+
+@pytest.mark.parametrize(
+    ("body", "app"),
+    [
+        (COGVIEW_DONE, "cogview"),
+        (NEWS_DONE, "news_generate"),
+        (with_result(NEWS_WAITING, status="failed"), "news_generate"),
+    ],
+)
+def test_every_finished_task_records_one_job(body: dict[str, Any], app: str) -> None:
+    """The documents name no price: one job is recorded per finished task, and the basis says so."""
+    status = status_of(body, app)
+    assert (status.billed_units, status.billed_unit) == (1, "job")
+    assert "接口周期次数超限制" in (status.billing_basis or "")
+
+
+def test_a_waiting_task_records_nothing_yet() -> None:
+    assert status_of(NEWS_WAITING, "news_generate").billed_units is None
 
 
 def test_finished_with_status_finish_is_succeeded() -> None:
