@@ -10,7 +10,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+)
 
 from airflow_provider_aigc.exceptions import (
     EXCEPTION_CLASSES,
@@ -19,6 +24,7 @@ from airflow_provider_aigc.exceptions import (
     AigcJobFailedError,
 )
 from airflow_provider_aigc.hooks import hook_class_for
+from airflow_provider_aigc.hooks.retry import DeadlineReached
 from airflow_provider_aigc.models import JobRef, JobState, JobStatus
 from airflow_provider_aigc.operators.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.triggers.events import JobEvent
@@ -26,6 +32,8 @@ from airflow_provider_aigc.triggers.job import AigcJobTrigger
 from airflow_provider_aigc.triggers.polling import default_poll_interval
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow.sdk import Context, XComArg
 
     from airflow_provider_aigc.hooks.base import AigcHook
@@ -65,7 +73,11 @@ class AigcJobSensor(BaseSensorOperator):
     :param poll_interval: Seconds between status checks; None takes the app's default, fitted to
         the vendor's documented latency (e.g. 15 s for CogView, whose jobs take minutes).
     :param timeout: How long to wait for the job (seconds or timedelta) before failing with
-        ``AirflowSensorTimeout``; the deadline is absolute, so a triggerer restart does not extend it.
+        ``AirflowSensorTimeout``. The deadline is absolute and starts when this try starts (in
+        ``reschedule`` mode: at the try's first poke, as Airflow's own sensors count it); every
+        wait on the way (the first check, each poke, the trigger's polls, backoff and
+        ``Retry-After``) is cut to the time left, and a triggerer restart does not extend it. A
+        task retry (after an error, never after the timeout) starts a new deadline, as in Airflow.
     :param deferrable: Wait in the triggerer (default) instead of a worker slot.
     """
 
@@ -103,6 +115,9 @@ class AigcJobSensor(BaseSensorOperator):
         self.app = app
         self.poll_interval = poll_interval
         self.deferrable = deferrable
+        # Epoch seconds: injectable for tests; the deadline of the running try, once execute starts.
+        self._clock: Callable[[], float] = time.time
+        self._deadline: float | None = None
 
     @cached_property
     def job_ref(self) -> JobRef:
@@ -137,6 +152,7 @@ class AigcJobSensor(BaseSensorOperator):
                 self.poke_interval = self.poll_interval
             elif not self._poke_interval_given:
                 self.poke_interval = default_poll_interval(ref.vendor, ref.app)
+        self._deadline = self._try_deadline(context)
         if not self.deferrable:
             return super().execute(context)
         with fail_fast_on_permanent_errors():
@@ -150,7 +166,7 @@ class AigcJobSensor(BaseSensorOperator):
                 app=ref.app,
                 job_id=ref.job_id,
                 poll_interval=self.poke_interval,
-                end_time=time.time() + self.timeout,
+                end_time=self._deadline,
             ),
             method_name="execute_complete",
             # The deadline lives in the trigger as an absolute end_time: a framework timeout
@@ -158,10 +174,35 @@ class AigcJobSensor(BaseSensorOperator):
             timeout=None,
         )
 
+    def _try_deadline(self, context: Context) -> float:
+        """When this try stops waiting (epoch seconds): ``timeout`` after the try started.
+
+        Like ``BaseSensorOperator.execute``: poke and deferrable mode count from this execute,
+        reschedule mode from the try's first reschedule (Airflow 3 keeps reschedule records per
+        try, so a retry starts a new deadline in every mode).
+        """
+        started = self._clock()
+        if self.reschedule:
+            first = context["ti"].get_first_reschedule_date(context)
+            if first is not None:
+                started = first.timestamp()
+        return started + self.timeout
+
+    def _timed_out(self, error: DeadlineReached) -> NoReturn:
+        """End the wait at the deadline as Airflow's sensors do (``soft_fail`` skips instead)."""
+        message = (
+            f"Sensor timed out: job {self.job_ref.job_id} was not finished by the deadline ({error.message})"
+        )
+        if self.soft_fail:
+            raise AirflowSkipException(message) from error
+        raise AirflowSensorTimeout(message) from error
+
     def _check_before_deferring(self, ref: JobRef) -> JobStatus | None:
         """The job's status now, or None when the vendor is briefly unreachable (the trigger retries)."""
         try:
-            return self.hook.get_status(ref.job_id, ref.app)
+            return self.hook.get_status(ref.job_id, ref.app, deadline=self._deadline)
+        except DeadlineReached as error:
+            self._timed_out(error)
         except AigcError as error:
             if not error.retryable:
                 raise
@@ -175,7 +216,10 @@ class AigcJobSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue:
         with fail_fast_on_permanent_errors():
-            status = self.hook.get_status(self.job_ref.job_id, self.job_ref.app)
+            try:
+                status = self.hook.get_status(self.job_ref.job_id, self.job_ref.app, deadline=self._deadline)
+            except DeadlineReached as error:
+                self._timed_out(error)
             if not status.is_terminal:
                 progress = "" if status.progress is None else f" {status.progress:.0%}"
                 self.log.info("Job %s: %s%s", status.job_id, status.state.value, progress)
@@ -203,7 +247,9 @@ class AigcJobSensor(BaseSensorOperator):
         ref = self.job_ref
         if status.state is JobState.SUCCEEDED:
             self.log.info("Job %s succeeded with %d output(s)", ref.job_id, len(status.outputs))
-            return replace(status, conn_id=ref.conn_id, request=ref.request).to_dict()
+            return replace(
+                status, conn_id=ref.conn_id, request=ref.request, submitted_at=ref.submitted_at
+            ).to_dict()
         _fail_for_failed_job(ref, status)
 
     def on_kill(self) -> None:

@@ -12,6 +12,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_aigc.exceptions import AigcError
 from airflow_provider_aigc.hooks import hook_class_for
+from airflow_provider_aigc.hooks.retry import DeadlineReached
 from airflow_provider_aigc.models import JobState, JobStatus
 from airflow_provider_aigc.triggers.events import JobEvent
 from airflow_provider_aigc.triggers.polling import PollSchedule, default_poll_interval
@@ -27,6 +28,9 @@ class AigcJobTrigger(BaseTrigger):
 
     The trigger only reads status, it never submits, so running it again (after a triggerer
     restart, or on another triggerer) is harmless: the deadline is absolute and travels with it.
+    Every wait is cut to the time left before it: the hook's requests, its retry pauses and
+    ``Retry-After``, and the trigger's own backoff, so the timeout event comes at the deadline
+    even when the vendor answers every call with a long ``Retry-After``.
     Transient errors (rate limits, 5xx, timeouts) are retried with jittered backoff; only a run
     of ``max_consecutive_failures`` of them in a row gives up. The event schema is described in
     :mod:`airflow_provider_aigc.triggers.events`.
@@ -41,8 +45,10 @@ class AigcJobTrigger(BaseTrigger):
         ``ai_draw``); may be omitted for vendors with a single API.
     :param max_consecutive_failures: How many polls in a row may fail transiently before the
         trigger gives up with an error event.
-    :param clock: Returns the current epoch seconds (injectable for tests; not serialized).
-    :param sleep: Awaits a number of seconds (injectable for tests; not serialized).
+    :param clock: Returns the current epoch seconds (injectable for tests; not serialized); the
+        hook reads the same clock.
+    :param sleep: Awaits a number of seconds, between polls and between the hook's retries
+        (injectable for tests; not serialized).
     """
 
     def __init__(
@@ -62,7 +68,7 @@ class AigcJobTrigger(BaseTrigger):
         for name, value in (("conn_id", conn_id), ("vendor", vendor), ("job_id", job_id)):
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"AigcJobTrigger needs a non-empty string {name}, got {value!r}")
-        self._hook = hook_class_for(vendor)(conn_id=conn_id)
+        self._hook = hook_class_for(vendor)(conn_id=conn_id, clock=clock, async_sleep=sleep)
         apps = self._hook.apps
         if app is None and len(apps) == 1:
             (app,) = apps
@@ -125,7 +131,9 @@ class AigcJobTrigger(BaseTrigger):
         failures = 0
         while True:
             try:
-                status = await self._hook.aget_status(self.job_id, self.app)
+                status = await self._hook.aget_status(self.job_id, self.app, deadline=self.end_time)
+            except DeadlineReached as error:
+                return self._timeout(last_seen, error.message)
             except AigcError as error:
                 if not error.retryable:
                     return JobEvent.polling_failed(self.job_id, error, error.message)
@@ -154,10 +162,13 @@ class AigcJobTrigger(BaseTrigger):
                 delay = schedule.next_poll()
             remaining = self.end_time - self._clock()
             if remaining <= 0:
-                seen = _describe(last_seen) if last_seen else "never seen"
-                message = f"job {self.job_id} was not finished by {_iso(self.end_time)} (last seen: {seen})"
-                return JobEvent.timeout(self.job_id, message, last_seen)
+                return self._timeout(last_seen)
             await self._sleep(min(delay, remaining))
+
+    def _timeout(self, last_seen: JobStatus | None, why: str | None = None) -> JobEvent:
+        seen = _describe(last_seen) if last_seen else "never seen"
+        message = f"job {self.job_id} was not finished by {_iso(self.end_time)} (last seen: {seen})"
+        return JobEvent.timeout(self.job_id, f"{message}; {why}" if why else message, last_seen)
 
     def _log_change(self, previous: JobStatus | None, current: JobStatus) -> None:
         if previous is None or (previous.state, previous.progress) != (current.state, current.progress):

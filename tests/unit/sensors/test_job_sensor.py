@@ -58,7 +58,7 @@ def statuses(monkeypatch: pytest.MonkeyPatch) -> Script:
     """ZhipuHook.get_status answers from this script."""
     script = Script([])
 
-    def get_status(hook: ZhipuHook, job_id: str, app: str) -> Any:
+    def get_status(hook: ZhipuHook, job_id: str, app: str, *, deadline: float | None = None) -> Any:
         return script.next(job_id, app, hook.conn_id)
 
     monkeypatch.setattr(ZhipuHook, "get_status", get_status)
@@ -160,7 +160,7 @@ def test_a_job_given_by_id_uses_the_vendors_default_connection_and_single_app(
     calls: list[tuple[str, str, str]] = []
     done = job_status(JobState.SUCCEEDED, job_id="1659384536691865192")
 
-    def get_status(hook: BaiduHook, job_id: str, app: str) -> Any:
+    def get_status(hook: BaiduHook, job_id: str, app: str, *, deadline: float | None = None) -> Any:
         calls.append((hook.conn_id, job_id, app))
         return done
 

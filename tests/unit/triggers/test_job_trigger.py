@@ -45,7 +45,7 @@ def polls(monkeypatch: pytest.MonkeyPatch) -> Script:
     """ZhipuHook.aget_status answers from this script; submitting is an error."""
     script = Script([])
 
-    async def aget_status(hook: ZhipuHook, job_id: str, app: str) -> Any:
+    async def aget_status(hook: ZhipuHook, job_id: str, app: str, *, deadline: float | None = None) -> Any:
         return script.next(job_id, app, hook.conn_id)
 
     async def no_submit(*args: Any, **kwargs: Any) -> None:
@@ -394,7 +394,7 @@ async def test_the_async_hook_is_built_from_the_connection_of_the_job(
 ) -> None:
     seen: list[tuple[str, str, str]] = []
 
-    async def aget_status(hook: BaiduHook, job_id: str, app: str) -> Any:
+    async def aget_status(hook: BaiduHook, job_id: str, app: str, *, deadline: float | None = None) -> Any:
         seen.append((hook.conn_id, job_id, app))
         return job_status(JobState.SUCCEEDED)
 
