@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-COLUMNS = ("jobs", "purchases/prompt", "archived objects", "manifests", "takeover s", "wall s")
+COLUMNS = ("jobs", "purchases/prompt", "archived objects", "manifests", "orphans", "takeover s", "wall s")
 
 
 @dataclass

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING
 
 from tests.deploy.scenarios.common import finish, start
-from tests.deploy.scenarios.waits import DAG_ID, check_deadlines, wait_until_deferred
+from tests.deploy.scenarios.waits import DAG_ID, WAIT_SECONDS, check_deadlines, wait_until_deferred
 
 if TYPE_CHECKING:
     from tests.deploy.deployment import Deployment
@@ -21,7 +21,7 @@ OUTAGE_SECONDS = 5.0
 
 def run(deploy: Deployment, result: Result) -> None:
     started = time.monotonic()
-    run_id = start(deploy, DAG_ID, "pgrestart")
+    run_id = start(deploy, DAG_ID, "pgrestart", latency=WAIT_SECONDS)
     assigned = wait_until_deferred(deploy, run_id)
     before = dict(deploy.restarts)
     deploy.postgres.child.stop()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from tests.deploy.airflow_api import deferred_triggers, wait_for
 from tests.deploy.scenarios.common import finish, start
-from tests.deploy.scenarios.waits import DAG_ID, busiest, check_deadlines, wait_until_deferred
+from tests.deploy.scenarios.waits import DAG_ID, WAIT_SECONDS, busiest, check_deadlines, wait_until_deferred
 from tests.deploy.settings import TRIGGERER_HEALTH_CHECK_THRESHOLD
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ TAKEOVER_TIMEOUT = 120.0
 
 def run(deploy: Deployment, result: Result) -> None:
     started = time.monotonic()
-    run_id = start(deploy, DAG_ID, "tkill")
+    run_id = start(deploy, DAG_ID, "tkill", latency=WAIT_SECONDS)
     assigned = wait_until_deferred(deploy, run_id)
     victim, held = busiest(assigned)
     deploy[victim].kill()

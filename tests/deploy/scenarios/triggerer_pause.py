@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from tests.deploy.airflow_api import deferred_triggers, task_instances, wait_for
 from tests.deploy.scenarios.common import finish, start
-from tests.deploy.scenarios.waits import DAG_ID, busiest, wait_until_deferred
+from tests.deploy.scenarios.waits import DAG_ID, WAIT_SECONDS, busiest, wait_until_deferred
 from tests.deploy.settings import TRIGGERER_HEALTH_CHECK_THRESHOLD
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ PAUSE_PAST_THRESHOLD = 10.0
 
 def run(deploy: Deployment, result: Result) -> None:
     started = time.monotonic()
-    run_id = start(deploy, DAG_ID, "tpause")
+    run_id = start(deploy, DAG_ID, "tpause", latency=WAIT_SECONDS)
     assigned = wait_until_deferred(deploy, run_id)
     paused, held = busiest(assigned)
     deploy[paused].signal_group(signal.SIGSTOP)

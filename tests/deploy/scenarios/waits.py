@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 DAG_ID = "deploy_waits"
 DEFER_TIMEOUT = 240.0
+WAIT_SECONDS = 75.0  # vendor latency: the waits stay deferred through the fault
 
 
 def wait_until_deferred(deploy: Deployment, run_id: str) -> dict[int, tuple[str, float]]:
