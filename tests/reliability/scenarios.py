@@ -7,7 +7,6 @@ SCENARIOS: dict[str, str] = {
     # vendor faults through the hooks (every vendor)
     "vendor.5xx-burst": "a burst of 5xx answers is ridden out by backoff; a submit is never resent blindly",
     "vendor.5xx-after-accept": "a gateway 5xx after the vendor took a submit: unconfirmed, purchases: 1",
-    "vendor.5xx-after-accept": "a gateway 5xx after the vendor took a submit: unconfirmed, purchases: 1",
     "vendor.5xx-persistent": "5xx that outlast the retries end in AigcServerError, no duplicate job",
     "vendor.slow-response": "an answer slower than the client timeout is a classified, retried timeout",
     "vendor.malformed-json": "a cut JSON body is classified; a submit that may have landed is never resent",
@@ -23,7 +22,6 @@ SCENARIOS: dict[str, str] = {
     "trigger.give-up": "a run of failed polls ends in one classified error event",
     "trigger.restart": "a trigger rebuilt from serialize() resumes with the same deadline and job",
     "trigger.duplicate": "two copies of one trigger running at once both yield the same success",
-    "trigger.deadline-retry-after": "Retry-After 120 on every call: trigger and sensor end at the deadline",
     "trigger.deadline-retry-after": "Retry-After 120 on every call: trigger and sensor end at the deadline",
     "trigger.deadline": "a deadline passed while waiting yields a timeout event, never a hang",
     # archive and S3
