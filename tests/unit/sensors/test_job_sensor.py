@@ -44,7 +44,12 @@ from tests.unit.triggers.factories import (
 REF = job_ref()
 RUNNING = job_status(JobState.RUNNING, 0.37)
 SUCCEEDED = job_status(JobState.SUCCEEDED, 1.0)
-EXPECTED_RESULT = {**SUCCEEDED.to_dict(), "conn_id": CONN_ID, "request": REF.request}
+EXPECTED_RESULT = {
+    **SUCCEEDED.to_dict(),
+    "conn_id": CONN_ID,
+    "request": REF.request,
+    "submitted_at": REF.submitted_at,
+}
 
 
 @pytest.fixture(autouse=True)
