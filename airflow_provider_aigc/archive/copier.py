@@ -82,6 +82,10 @@ def object_metadata(job: JobStatus, output: Output) -> dict[str, str]:
     return {f"aigc-{name}": quote(value, safe="")[:METADATA_VALUE_CHARS] for name, value in values.items()}
 
 
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 # What S3 answers a conditional write (If-None-Match: *) whose key already exists.
 _TAKEN_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
 
@@ -117,10 +121,18 @@ class _Run:
 
 @dataclass(frozen=True)
 class ArchiveResult:
-    """The archived objects (by output index) and the key of their manifest."""
+    """The archived objects (by output index), the key of their manifest and its times.
+
+    ``created_at``/``archived_at`` are the manifest's (null for one written without them);
+    ``reused`` says a complete archive was found and nothing was copied (it describes the run, not
+    the archive, so it takes no part in equality).
+    """
 
     objects: list[ArchivedObject]
     manifest_key: str
+    created_at: str | None = None
+    archived_at: str | None = None
+    reused: bool = field(default=False, compare=False)
 
 
 class ArchiveCopier:
@@ -194,7 +206,14 @@ class ArchiveCopier:
                 manifest_key,
                 job.job_id,
             )
-            return ArchiveResult(sorted(reused.values(), key=lambda item: item.index), manifest_key)
+            found = stored.manifest or {}
+            return ArchiveResult(
+                sorted(reused.values(), key=lambda item: item.index),
+                manifest_key,
+                created_at=_text_or_none(found.get("created_at")),
+                archived_at=_text_or_none(found.get("archived_at")),
+                reused=True,
+            )
         now = datetime.now(timezone.utc)
         missing = [output for output in to_copy if output.index not in reused]
         check_not_expired(job, missing, now, self._output_ttl_seconds)
@@ -230,7 +249,9 @@ class ArchiveCopier:
         )
         if previous is not None:
             self._collect(layout, previous, objects)
-        return ArchiveResult(objects, manifest_key)
+        return ArchiveResult(
+            objects, manifest_key, created_at=manifest["created_at"], archived_at=manifest["archived_at"]
+        )
 
     def _reusable(
         self, previous: Sequence[ArchivedObject], indices: Sequence[int]

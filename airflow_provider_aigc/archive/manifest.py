@@ -8,6 +8,7 @@ the object still holds the recorded bytes (``integrity.is_intact``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -48,6 +49,13 @@ def prompt_of(request: Mapping[str, Any]) -> str | None:
     return None
 
 
+def prompt_sha256(request: Mapping[str, Any]) -> str | None:
+    """The hex sha256 of the prompt's UTF-8 bytes: names the prompt in lineage and asset events
+    without repeating it (the request never holds credentials, and none are hashed)."""
+    prompt = prompt_of(request)
+    return None if prompt is None else hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _response_context(job: JobStatus) -> dict[str, Any]:
     """The job as the vendor reported it, with URL signatures and text bodies left out."""
     outputs = []
@@ -80,7 +88,12 @@ def build_manifest(
         "job_id": job.job_id,
         "conn_id": job.conn_id,
         "prompt": prompt_of(job.request),
+        "prompt_sha256": prompt_sha256(job.request),
         "request": job.request,
+        "submitted_at": job.submitted_at,
+        "billed_units": job.billed_units,
+        "billed_unit": job.billed_unit,
+        "billing_basis": job.billing_basis,
         "response": _response_context(job),
         "bucket": bucket,
         "created_at": created_at,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import Asset, BaseOperator
 
 from airflow_provider_aigc.archive.keys import DEFAULT_KEY_TEMPLATE, normalise_prefix, validate_key_template
+from airflow_provider_aigc.archive.outcome import ArchiveOutcome
 from airflow_provider_aigc.archive.url_policy import UrlPolicy
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError
 from airflow_provider_aigc.models import JobState, JobStatus
@@ -20,6 +21,8 @@ from airflow_provider_aigc.operators.failures import fail_fast_on_permanent_erro
 from airflow_provider_aigc.operators.links import MANIFEST_URI_XCOM_KEY, AigcManifestLink
 
 if TYPE_CHECKING:
+    from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context, XComArg
 
     from airflow_provider_aigc.archive.copier import ArchiveResult
@@ -154,25 +157,33 @@ class AigcArchiveToS3Operator(BaseOperator):
         self.allow_private_output_hosts = allow_private_output_hosts
         self.allowed_output_hosts = None if allowed_output_hosts is None else tuple(allowed_output_hosts)
         self.download_timeout = download_timeout
+        # Set by execute for get_openlineage_facets_on_complete, which runs after it in the same process.
+        self.outcome: ArchiveOutcome | None = None
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         with fail_fast_on_permanent_errors():
             status = self._succeeded_job()
             result = self._archive(status)
+        outcome = ArchiveOutcome.of(
+            status, result, bucket=self.s3_bucket, prefix=normalise_prefix(self.s3_key_prefix)
+        )
+        self.outcome = outcome
+        self.log.info("%s", outcome.describe())
         if self.outlet_asset is not None:
-            context["outlet_events"][self.outlet_asset].extra.update(
-                {
-                    "bucket": self.s3_bucket,
-                    "prefix": normalise_prefix(self.s3_key_prefix),
-                    "manifest_key": result.manifest_key,
-                    "vendor": status.vendor,
-                    "app": status.app,
-                    "job_id": status.job_id,
-                }
-            )
-        manifest_uri = f"s3://{self.s3_bucket}/{result.manifest_key}"
-        context["ti"].xcom_push(key=MANIFEST_URI_XCOM_KEY, value=manifest_uri)  # for AigcManifestLink
+            context["outlet_events"][self.outlet_asset].extra.update(outcome.asset_extra())
+        context["ti"].xcom_push(key=MANIFEST_URI_XCOM_KEY, value=outcome.manifest_uri)  # for AigcManifestLink
         return [item.to_dict() for item in result.objects]
+
+    def get_openlineage_facets_on_complete(
+        self, task_instance: Any
+    ) -> OperatorLineage[Dataset, RunFacet] | None:
+        """Lineage of the archived job (docs/lineage.md): the vendor job in, the S3 objects out,
+        and the ``aigcJob`` run facet; called by the OpenLineage provider when it is installed."""
+        if self.outcome is None:
+            return None
+        from airflow_provider_aigc.lineage import operator_lineage
+
+        return operator_lineage(self.outcome)
 
     def _succeeded_job(self) -> JobStatus:
         if not isinstance(self.job, Mapping):

@@ -166,8 +166,8 @@ def parse_status(
     outputs = tuple(
         Output(index=i, kind="image", url=url, expires_at=expires_at) for i, url in enumerate(urls)
     )
-    status = JobStatus(VENDOR, app, job_id, JobState.SUCCEEDED, 1.0, outputs)
-    return status.billed(len(outputs), BILLED_UNIT, BILLING_BASIS)
+    done = JobStatus(VENDOR, app, job_id, JobState.SUCCEEDED, 1.0, outputs)
+    return done.billed(len(outputs), BILLED_UNIT, BILLING_BASIS)
 
 
 def add_months(moment: datetime, months: int) -> datetime:

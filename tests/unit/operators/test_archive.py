@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -58,16 +59,24 @@ def connection_policy(monkeypatch: pytest.MonkeyPatch) -> ConnectionPolicy:
 
 
 def job_status(*outputs: Output, state: JobState = JobState.SUCCEEDED) -> dict[str, Any]:
-    return JobStatus(
-        vendor="zhipu",
-        app="cogview",
-        job_id="task-42",
-        state=state,
-        progress=1.0 if state is JobState.SUCCEEDED else 0.4,
-        outputs=outputs,
-        conn_id="aigc_zhipu_default",
-        request={"query": "a lotus pond at dawn", "key": "queue1"},
-    ).to_dict()
+    return (
+        JobStatus(
+            vendor="zhipu",
+            app="cogview",
+            job_id="task-42",
+            state=state,
+            progress=1.0 if state is JobState.SUCCEEDED else 0.4,
+            outputs=outputs,
+            conn_id="aigc_zhipu_default",
+            request={"query": "a lotus pond at dawn", "key": "queue1"},
+            submitted_at="2024-05-01T00:00:00+00:00",
+        )
+        .billed(1, "job", "zhipu: one job recorded per finished task")
+        .to_dict()
+    )
+
+
+PROMPT_SHA256 = hashlib.sha256(b"a lotus pond at dawn").hexdigest()
 
 
 def image(index: int, url: str, **fields: Any) -> Output:
@@ -202,12 +211,91 @@ def test_archives_images_and_text_and_records_the_asset_event(
         "bucket": bucket,
         "prefix": "cogview/2024-05-01",
         "manifest_key": f"{directory}/manifest.json",
+        "manifest_uri": f"s3://{bucket}/{directory}/manifest.json",
         "vendor": "zhipu",
         "app": "cogview",
         "job_id": "task-42",
+        "object_count": 2,
+        "total_bytes": len(PNG_HEAD) + 1000 + len(ARTICLE.encode()),
+        "billed_units": 1,
+        "billed_unit": "job",
+        "prompt_sha256": PROMPT_SHA256,
     }
+    assert json.loads(json.dumps(extra)) == extra
+    assert "a lotus pond" not in json.dumps(extra)
+    assert (manifest["billed_units"], manifest["billed_unit"]) == (1, "job")
+    assert manifest["billing_basis"] == "zhipu: one job recorded per finished task"
+    assert (manifest["prompt_sha256"], manifest["submitted_at"]) == (
+        PROMPT_SHA256,
+        "2024-05-01T00:00:00+00:00",
+    )
     # What AigcManifestLink reads.
     assert task_context["ti"].pushed == {"manifest_uri": f"s3://{bucket}/{directory}/manifest.json"}
+
+
+def test_logs_what_was_archived_and_billed(
+    origin: Origin, bucket: str, connection_policy: ConnectionPolicy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = origin.route("/0.png", Route(head=PNG_HEAD, size=500))
+    rendered(archive(bucket, job_status(image(0, url)))).execute(context())
+    # The task logger writes through Airflow's structlog handler to stdout.
+    line = next(text for text in capsys.readouterr().out.splitlines() if "job task-42:" in text)
+    assert f"zhipu cogview job task-42: 1 object(s), {len(PNG_HEAD) + 500} bytes, billed 1 job(s)" in line
+    assert "one job recorded per finished task" in line
+    assert f"s3://{bucket}/cogview/2024-05-01/zhipu/cogview/task-42/manifest.json" in line
+
+
+def test_openlineage_names_the_vendor_job_in_and_the_s3_objects_out(
+    origin: Origin, bucket: str, connection_policy: ConnectionPolicy
+) -> None:
+    url = origin.route("/0.png", Route(head=PNG_HEAD, size=700))
+    operator = rendered(
+        archive(bucket, job_status(image(0, url), Output(index=1, kind="text", text=ARTICLE)))
+    )
+    assert operator.get_openlineage_facets_on_complete(None) is None  # nothing archived yet
+    operator.execute(context())
+
+    lineage = operator.get_openlineage_facets_on_complete(None)
+
+    assert lineage is not None
+    directory = "cogview/2024-05-01/zhipu/cogview/task-42"
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [("aigc://zhipu", "cogview/task-42")]
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [
+        (f"s3://{bucket}", f"{directory}/0.png"),
+        (f"s3://{bucket}", f"{directory}/1.txt"),
+        (f"s3://{bucket}", f"{directory}/manifest.json"),
+    ]
+    assert lineage.outputs[0].outputFacets["outputStatistics"].size == len(PNG_HEAD) + 700
+    facet = lineage.run_facets["aigcJob"]
+    assert (facet.vendor, facet.app, facet.jobId, facet.billedUnits, facet.billedUnit) == (
+        "zhipu",
+        "cogview",
+        "task-42",
+        1,
+        "job",
+    )
+    assert facet.submittedAt == "2024-05-01T00:00:00+00:00"
+    assert facet.archiveStartedAt is not None
+    assert facet.archivedAt is not None
+    assert (facet.objectCount, facet.totalBytes, facet.promptSha256) == (
+        2,
+        len(PNG_HEAD) + 700 + len(ARTICLE.encode()),
+        PROMPT_SHA256,
+    )
+
+
+def test_a_job_status_from_an_older_version_archives_with_unknown_billing(
+    origin: Origin, bucket: str, connection_policy: ConnectionPolicy
+) -> None:
+    older = {
+        k: v
+        for k, v in job_status(image(0, origin.route("/0.png", Route(body=PNG_HEAD)))).items()
+        if k not in ("billed_units", "billed_unit", "billing_basis", "submitted_at")
+    }
+    task_context = context()
+    rendered(archive(bucket, older)).execute(task_context)
+    extra = task_context["outlet_events"][Asset(f"s3://{bucket}/cogview")].extra
+    assert (extra["billed_units"], extra["billed_unit"], extra["object_count"]) == (None, None, 1)
 
 
 def test_rerun_returns_the_same_objects_without_downloading(
