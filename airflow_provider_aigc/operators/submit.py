@@ -28,7 +28,7 @@ from airflow_provider_aigc.exceptions import (
 )
 from airflow_provider_aigc.hooks import hook_class_for
 from airflow_provider_aigc.hooks.base import SUBMIT_UNCONFIRMED
-from airflow_provider_aigc.models import JobRef, JobState, utc_now_iso
+from airflow_provider_aigc.models import JobRef, JobState, JobStatus, utc_now_iso
 from airflow_provider_aigc.operators.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.operators.job_state import (
     JOB_STATE_KEY,
@@ -90,24 +90,37 @@ class AigcSubmitOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         with fail_fast_on_permanent_errors():
-            # Validated once, connection defaults included: what is fingerprinted is what is sent.
-            request = self.hook.validate(self.app, self.params_for_request())
-            fingerprint = request_fingerprint(self.vendor, self.app, self.conn_id, request)
-            store = context.get("task_state_store")
-            if store is None:
-                self.log.warning(
-                    "This Airflow has no task_state_store (it arrived in 3.3): a retry of this task "
-                    "cannot see this try's job and will submit (and pay for) a new one."
-                )
-                return self.hook.submit_request(self.app, request).to_dict()
-            ti = context.get("ti")
-            reusable = self._earlier_job(store, fingerprint, request, ti)
-            if reusable is not None:
-                return reusable.to_dict()
-            self._record_intent(store, fingerprint, request, ti)
-            job = self._submit(store, request)
-            self._save(store, SavedJob(job, fingerprint))
+            job, _ = self.job_once(context)
             return job.to_dict()
+
+    def job_once(self, context: Context) -> tuple[JobRef, JobStatus | None]:
+        """This task instance's one job: an earlier try's (with its status, just read) or a new one.
+
+        The status is None for a job bought by this call. Run it inside
+        ``fail_fast_on_permanent_errors``.
+        """
+        # Validated once, connection defaults included: what is fingerprinted is what is sent.
+        request = self.hook.validate(self.app, self.params_for_request())
+        fingerprint = request_fingerprint(self.vendor, self.app, self.conn_id, request)
+        store = context.get("task_state_store")
+        if store is None:
+            self.log.warning(
+                "This Airflow has no task_state_store (it arrived in 3.3): a retry of this task "
+                "cannot see this try's job and will submit (and pay for) a new one."
+            )
+            return self.hook.submit_request(self.app, request), None
+        ti = context.get("ti")
+        reusable = self._earlier_job(store, fingerprint, request, ti)
+        if reusable is not None:
+            return reusable
+        self._before_buying(store)
+        self._record_intent(store, fingerprint, request, ti)
+        job = self._submit(store, request)
+        self._save(store, SavedJob(job, fingerprint))
+        return job, None
+
+    def _before_buying(self, store: TaskStateStoreAccessor) -> None:
+        """Called once a new job is to be bought, before the intent (a hook for subclasses)."""
 
     def _described(self, request: dict[str, Any]) -> dict[str, Any]:
         """The request as logs and the state store may show it (no credentials, blobs shortened)."""
@@ -173,8 +186,8 @@ class AigcSubmitOperator(BaseOperator):
 
     def _earlier_job(
         self, store: TaskStateStoreAccessor, fingerprint: str, request: dict[str, Any], ti: object
-    ) -> JobRef | None:
-        """The job an earlier try of this task instance bought, if it can still deliver.
+    ) -> tuple[JobRef, JobStatus] | None:
+        """The job an earlier try of this task instance bought, if it can still deliver, and its status.
 
         Raises when buying now could pay twice: an intent without a job, or a live job bought for
         another request (Airflow scopes the state per map index, so a reordered mapped list lands
@@ -192,9 +205,10 @@ class AigcSubmitOperator(BaseOperator):
                 self._unconfirmed_message(saved, fingerprint, ti), vendor=self.vendor, code=SUBMIT_UNCONFIRMED
             )
         job = saved.job
-        state = self._live_state(job)
-        if state is None:
+        status = self._live_status(job)
+        if status is None:
             return None
+        state = status.state
         if saved.request_sha256 != fingerprint:
             raise AigcJobConflictError(self._conflict_message(job, state, request, ti), vendor=self.vendor)
         self.log.info(
@@ -202,10 +216,10 @@ class AigcSubmitOperator(BaseOperator):
             job.job_id,
             state.value,
         )
-        return job
+        return job, status
 
-    def _live_state(self, job: JobRef) -> JobState | None:
-        """The saved job's state if it can still deliver; None when the vendor failed or forgot it."""
+    def _live_status(self, job: JobRef) -> JobStatus | None:
+        """The saved job's status if it can still deliver; None when the vendor failed or forgot it."""
         try:
             status = self.hook.get_status(job.job_id, job.app)
         except AigcUnknownJobError as error:
@@ -217,15 +231,22 @@ class AigcSubmitOperator(BaseOperator):
             )
             return None
         if status.state is JobState.FAILED:
-            reason = f"{status.error.type}: {status.error.message}" if status.error else "no reason given"
-            self.log.warning(
-                "An earlier try submitted job %s, which failed at %s (%s); submitting a new job.",
-                job.job_id,
-                self.vendor,
-                reason,
-            )
+            self._replacing_failed_job(job, status)
             return None
-        return status.state
+        return status
+
+    def _replacing_failed_job(self, job: JobRef, status: JobStatus) -> None:
+        """An earlier try's job failed at the vendor: say so before a new one is bought.
+
+        Subclasses that buy again only on request raise here instead.
+        """
+        reason = f"{status.error.type}: {status.error.message}" if status.error else "no reason given"
+        self.log.warning(
+            "An earlier try submitted job %s, which failed at %s (%s); submitting a new job.",
+            job.job_id,
+            self.vendor,
+            reason,
+        )
 
     def _unconfirmed_message(self, intent: Intent, fingerprint: str, ti: object) -> str:
         tried = f"try {intent.try_number}" if intent.try_number is not None else "an earlier try"
