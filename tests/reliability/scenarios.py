@@ -36,7 +36,10 @@ SCENARIOS: dict[str, str] = {
     "archive.least-privilege": "a role with only Get/Put/Delete/AbortMultipart archives (no ListBucket)",
     "archive.integrity": "an object corrupted in place (same size) is detected on reuse and copied again",
     # whole-pipeline behaviour
-    "pipeline.worker-killed": "a retry after a worker crash reuses the submitted job (one submission)",
+    "pipeline.worker-killed": (
+        "a worker killed or timed out around the paid submit never leads to a second purchase:"
+        " the retry reuses the job or refuses (unconfirmed)"
+    ),
     "pipeline.airflow-faults": "real Airflow runs under vendor faults end archived or failed, classified",
     "pipeline.soak": "N jobs with injected faults: archived with manifest or classified failure, 0 dupes",
     # fuzzing
