@@ -115,17 +115,22 @@ class AirflowHarness:
         dags_folder: Path,
         env: Mapping[str, str] | None = None,
         timeout: float = DAG_RUN_TIMEOUT,
+        home: Path | None = None,
     ) -> DagTestRun:
         """``airflow dags test <dag_id> [--conf json]`` in a subprocess, in a fresh AIRFLOW_HOME.
 
         :param conf: The DAG run's conf (``dag_run.conf``; ``params`` pick it up).
         :param dags_folder: The folder the DAG file is parsed from.
         :param env: Extra environment for this run (e.g. a connection with other extras).
+        :param home: Run in the AIRFLOW_HOME of an earlier run (``run.home``), sharing its metadata
+            database: its asset events, XComs and DAG runs (e.g. a consumer DAG after its producer).
         """
         self.runs += 1
-        home = self.root / f"run-{self.runs:02d}-{dag_id}"
-        home.mkdir()
-        shutil.copyfile(self.template_db, home / "airflow.db")
+        log_name = "dags-test.log" if home is None else f"dags-test-{self.runs:02d}-{dag_id}.log"
+        if home is None:
+            home = self.root / f"run-{self.runs:02d}-{dag_id}"
+            home.mkdir()
+            shutil.copyfile(self.template_db, home / "airflow.db")
         run_env = {
             **_airflow_env(home),
             **self.connections,
@@ -138,7 +143,7 @@ class AirflowHarness:
         process = subprocess.run(
             args, env=run_env, capture_output=True, text=True, timeout=timeout, check=False, cwd=home
         )
-        (home / "dags-test.log").write_text(process.stdout + process.stderr)
+        (home / log_name).write_text(process.stdout + process.stderr)
         return DagTestRun(process, home, dag_id)
 
 
