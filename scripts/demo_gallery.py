@@ -23,6 +23,7 @@ section { background: #fff; border: 1px solid #ddd; border-radius: 8px; padding:
 h2 { font-size: 1.1rem; margin: 0 0 .5rem; }
 .prompt { font-size: 1.05rem; }
 .meta { color: #666; font-size: .85rem; }
+.billed { font-size: .9rem; }
 .images { display: flex; flex-wrap: wrap; gap: 1rem; }
 figure { margin: 0; }
 img { width: 256px; height: auto; border: 1px solid #ccc; }
@@ -48,8 +49,33 @@ def render_gallery(title: str, jobs: Sequence[ArchivedJob], image_source: ImageS
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{escape(title)}</title>\n<style>\n{_STYLE}\n</style>\n</head>\n<body>\n"
-        f"<h1>{escape(title)}</h1>\n{sections}\n</body>\n</html>\n"
+        f"<h1>{escape(title)}</h1>\n"
+        f'<div class="billed total">{escape(total_billed(jobs))}</div>\n{sections}\n</body>\n</html>\n'
     )
+
+
+def billed(job: ArchivedJob) -> str:
+    """What the vendor billed for the job, as its manifest records it (docs/billing.md)."""
+    units, unit = job.manifest.get("billed_units"), job.manifest.get("billed_unit")
+    if not isinstance(units, int) or not isinstance(unit, str):
+        return "Billed: not recorded (archived before billing was recorded)"
+    return f"Billed: {units} {unit}(s)"
+
+
+def total_billed(jobs: Sequence[ArchivedJob]) -> str:
+    """The billed units of every job on the page, per unit ("image", "job")."""
+    totals: dict[str, int] = {}
+    unknown = 0
+    for job in jobs:
+        units, unit = job.manifest.get("billed_units"), job.manifest.get("billed_unit")
+        if isinstance(units, int) and isinstance(unit, str):
+            totals[unit] = totals.get(unit, 0) + units
+        else:
+            unknown += 1
+    parts = [f"{count} {unit}(s)" for unit, count in sorted(totals.items())]
+    if unknown:
+        parts.append(f"{unknown} job(s) not recorded")
+    return f"Billed in total for {len(jobs)} job(s): " + (", ".join(parts) or "nothing")
 
 
 def _render_job(job: ArchivedJob, image_source: ImageSource) -> str:
@@ -66,6 +92,8 @@ def _render_job(job: ArchivedJob, image_source: ImageSource) -> str:
         f"<h2>{escape(job.title)}</h2>",
         f'<p class="prompt">{escape(job.prompt)}</p>',
         f'<p class="meta">{escape(meta)}</p>',
+        f'<p class="billed" title="{escape(str(job.manifest.get("billing_basis") or ""))}">'
+        f"{escape(billed(job))}</p>",
     ]
     if images:
         parts.append('<div class="images">\n' + "\n".join(images) + "\n</div>")

@@ -87,6 +87,48 @@ def parse(page: str) -> PageParser:
     return parser
 
 
+def test_each_job_shows_what_it_was_billed_and_the_page_the_total() -> None:
+    baidu = ArchivedJob(
+        bucket="aigc-archive",
+        manifest_key="e/baidu/txt2imgv2/1/manifest.json",
+        manifest={
+            "vendor": "baidu",
+            "app": "txt2imgv2",
+            "job_id": "1",
+            "prompt": "睡莲",
+            "billed_units": 3,
+            "billed_unit": "image",
+            "billing_basis": '<"只有 SUCCESS 为成功状态,进行计费">',
+        },
+        files=(),
+    )
+    zhipu = ArchivedJob(
+        bucket="aigc-archive",
+        manifest_key="n/zhipu/news_generate/2/manifest.json",
+        manifest={
+            "vendor": "zhipu",
+            "app": "news_generate",
+            "job_id": "2",
+            "prompt": "农业",
+            "billed_units": 1,
+            "billed_unit": "job",
+        },
+        files=(),
+    )
+    page = render_gallery("Demo", [baidu, zhipu, news_job()], relative_source)
+    parsed = parse(page)
+    assert [text.strip() for text in parsed.text["div"] if text.strip().startswith("Billed")] == [
+        "Billed in total for 3 job(s): 3 image(s), 1 job(s), 1 job(s) not recorded"
+    ]
+    billed = [text.strip() for text in parsed.text["p"] if text.strip().startswith("Billed")]
+    assert billed == [
+        "Billed: 3 image(s)",
+        "Billed: 1 job(s)",
+        "Billed: not recorded (archived before billing was recorded)",
+    ]
+    assert 'title="&lt;&quot;只有 SUCCESS 为成功状态,进行计费&quot;&gt;"' in page
+
+
 def test_hostile_prompt_is_shown_as_text_not_markup() -> None:
     page = parse(render_gallery("demo", [image_job()], relative_source))
     assert "script" not in page.tags
