@@ -28,7 +28,7 @@ from airflow_provider_aigc.models import JobRef, JobState, JobStatus
 from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator
 from airflow_provider_aigc.operators.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.operators.generate_state import GENERATE_STATE_KEY, GenerateRecord
-from airflow_provider_aigc.operators.job_state import JOB_STATE_KEY
+from airflow_provider_aigc.operators.job_state import JOB_STATE_KEY, SavedJob, read_state
 from airflow_provider_aigc.operators.submit import (
     AigcSubmitOperator,
     CogViewSubmitOperator,
@@ -158,9 +158,7 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
         """Resume from the trigger: archive the finished job, or fail as its event says."""
         result = JobEvent.from_payload(event)
         with fail_fast_on_permanent_errors():
-            if not isinstance(job, dict):
-                raise AirflowException(f"{type(self).__name__} resumed without its JobRef")
-            ref = JobRef.from_dict(job)
+            ref = self._deferred_job(context, job)
             if result.job_id != ref.job_id:
                 raise AirflowException(f"AigcJobTrigger reported on job {result.job_id}, not {ref.job_id}")
             if result.status == "timeout":
@@ -169,6 +167,23 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
                 raise result.to_error()
             self._load_record(context.get("task_state_store"))
             return self._finish(context, ref, result.job)
+
+    def _deferred_job(self, context: Context, job: dict[str, Any] | None) -> JobRef:
+        """The job the trigger watched: the one saved in ``aigc_job``, else the deferral's kwargs
+        (``airflow dags test`` resumes with the event alone; Airflow before 3.3 has no store)."""
+        store = context.get("task_state_store")
+        if store is not None:
+            try:
+                saved = read_state(store.get(JOB_STATE_KEY))
+            except ValueError:
+                saved = None
+            if isinstance(saved, SavedJob):
+                return saved.job
+        if isinstance(job, dict):
+            return JobRef.from_dict(job)
+        raise AirflowException(
+            f"{type(self).__name__} resumed, but neither its task state nor the event names its job"
+        )
 
     # -- the job's end: archive it, or fail ----------------------------------------------------
 

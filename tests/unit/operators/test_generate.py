@@ -171,7 +171,8 @@ class Task:
         assert deferral.method_name == "execute_complete"
         context = self.context()
         self.tries -= 1  # a resume is not a new try
-        return self.operator().execute_complete(context, event=event.to_payload(), **(deferral.kwargs or {}))
+        # As `airflow dags test` does, the event alone: the job comes from the task state.
+        return self.operator().execute_complete(context, event=event.to_payload())
 
     def record(self) -> dict[str, Any]:
         return cast("dict[str, Any]", self.store.values[GENERATE_STATE_KEY])
@@ -431,6 +432,16 @@ def test_a_timeout_event_fails_without_retries_and_buys_nothing(task: Task) -> N
         task.resume(deferral, JobEvent.timeout("job1", "deadline passed", status("job1", JobState.RUNNING)))
 
     assert task.vendor.purchases == ["job1"]
+
+
+def test_without_task_state_the_job_comes_from_the_deferral(task: Task, archives: Archives) -> None:
+    deferral = task.start()
+    context = cast("Context", {**task.context(), "task_state_store": None})
+    event = JobEvent.success(status("job1", JobState.SUCCEEDED)).to_payload()
+
+    task.operator().execute_complete(context, event=event, **(deferral.kwargs or {}))
+
+    assert [job.job_id for job in archives.jobs] == ["job1"]
 
 
 def test_an_event_for_another_job_is_refused(task: Task, archives: Archives) -> None:
