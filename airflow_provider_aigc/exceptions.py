@@ -1,4 +1,4 @@
-"""One exception family for every vendor, and the single table that maps vendor codes onto it.
+"""One exception family for every vendor (each vendor's own code table sits in ``vendors/<vendor>.py``).
 
 Callers decide on the *class*, never on message text: ``retryable`` says whether a call may be
 repeated inside the hook (with backoff), ``fail_fast`` whether an Airflow task retry is pointless
@@ -154,52 +154,6 @@ EXCEPTION_CLASSES: dict[str, type[AigcError]] = {
         AigcUnknownJobError,
     )
 }
-
-# (vendor, code) -> class. "baidu.sub_task" holds the codes of sub_task_error_code, a separate
-# namespace from Baidu's API error_code. The documents' own tables, nothing else.
-VENDOR_ERROR_CODES: dict[tuple[str, str], type[AigcError]] = {
-    ("zhipu", "10001"): AigcAuthError,
-    ("zhipu", "10002"): AigcAuthError,
-    ("zhipu", "10003"): AigcRateLimitError,
-    ("zhipu", "10004"): AigcQuotaExceededError,
-    ("baidu", "110"): AigcAuthError,
-    ("baidu", "111"): AigcAuthError,
-    ("baidu", "4"): AigcRateLimitError,
-    ("baidu", "13"): AigcRateLimitError,
-    ("baidu", "15"): AigcRateLimitError,
-    ("baidu", "18"): AigcRateLimitError,
-    ("baidu", "17"): AigcQuotaExceededError,
-    ("baidu", "282003"): AigcInvalidRequestError,
-    ("baidu", "282004"): AigcInvalidRequestError,
-    ("baidu", "216100"): AigcInvalidRequestError,
-    ("baidu", "216630"): AigcServerError,
-    ("baidu.sub_task", "501"): AigcContentRejectedError,
-    ("baidu.sub_task", "201"): AigcJobFailedError,
-    ("jumdata", "201"): AigcUnknownJobError,
-    ("jumdata", "202"): AigcContentRejectedError,
-    ("jumdata", "400"): AigcInvalidRequestError,
-    ("jumdata", "404"): AigcInvalidRequestError,
-    ("jumdata", "500"): AigcServerError,
-    ("jumdata", "610"): AigcServerError,
-    ("jumdata", "999"): AigcServerError,
-    ("jumdata", "601"): AigcAuthError,
-    ("jumdata", "602"): AigcAuthError,
-    ("jumdata", "604"): AigcAuthError,
-    ("jumdata", "607"): AigcAuthError,
-    ("jumdata", "606"): AigcRateLimitError,
-    ("jumdata", "609"): AigcRateLimitError,
-}
-
-# Baidu's "access token invalid / expired": the hook refreshes the token once before giving up.
-BAIDU_TOKEN_ERROR_CODES = frozenset({"110", "111"})
-
-
-def error_for_code(vendor: str, code: str | int, message: str) -> AigcError:
-    """Build the taxonomy exception for a vendor's error code; unknown codes count as server errors."""
-    key = (vendor, str(code))
-    cls = VENDOR_ERROR_CODES.get(key, AigcServerError)
-    base_vendor = vendor.split(".", 1)[0]
-    return cls(f"{base_vendor} error {code}: {message}", vendor=base_vendor, code=code)
 
 
 def error_for_http_status(

@@ -7,15 +7,16 @@ only, so the entry point stays import-light.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_aigc import __version__
-from airflow_provider_aigc.hooks import HOOK_CLASSES
-from airflow_provider_aigc.vendors import baidu, jumdata, zhipu
+from airflow_provider_aigc._version import __version__
+from airflow_provider_aigc.vendors.registry import VENDORS
+
+if TYPE_CHECKING:
+    from airflow_provider_aigc.vendors.spec import VendorSpec
 
 PACKAGE = "airflow_provider_aigc"
 JOBS = "AIGC jobs"
-ZHIPU, BAIDU, JUMDATA = "Zhipu AIGC", "Baidu ERNIE-ViLG", "Jumdata AI drawing"
 
 # Hidden because ``host`` carries the whole base URL; both are still honoured when set
 # (e.g. in an AIRFLOW_CONN_* URI).
@@ -53,60 +54,25 @@ _COMMON_FIELDS: dict[str, Any] = {
     },
 }
 
-_ZHIPU_FIELDS: dict[str, Any] = {
-    "queue": {
-        "label": "Queue",
-        "description": "The request's queue name (key) when a task does not set one.",
-        "schema": {"type": ["string", "null"], "default": "queue1"},
-    },
-    # Secret extras carry "secret" in their names: Airflow's REST API and UI hide an extra by its
-    # name only (``[core] sensitive_var_conn_names`` words), whatever the form declares. The
-    # names before 0.2, ``app_key`` and ``des3_key``, still work (shown in clear, with a warning).
-    "secret_app_key": {
-        "label": "App key",
-        "description": "With App secret and DES3 key, derives per-API keys when login/password are empty"
-        " (formerly the extra app_key).",
-        "schema": {"type": ["string", "null"], "format": "password"},
-    },
-    "app_secret": {
-        "label": "App secret",
-        "description": "Used to derive per-API keys when login/password are empty.",
-        "schema": {"type": ["string", "null"], "format": "password"},
-    },
-    "secret_des3_key": {
-        "label": "DES3 key",
-        "description": "3DES key for key derivation (formerly the extra des3_key): standard base64 of"
-        " 16 or 24 bytes, or 16 or 24 bytes of text. A 24-character value ending in '==' is read as"
-        " base64.",
-        "schema": {"type": ["string", "null"], "format": "password"},
-    },
-}
 
-
-def _connection_type(
-    vendor: str,
-    hook_name: str,
-    default_base_url: str,
-    login: tuple[str, str],
-    password: tuple[str, str],
-    extra_fields: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """One ``connection-types`` entry; ``login``/``password`` are (label, placeholder)."""
+def _connection_type(spec: VendorSpec[Any]) -> dict[str, Any]:
+    """One ``connection-types`` entry, from the vendor's spec."""
+    form = spec.form
     return {
-        "connection-type": f"aigc_{vendor}",
-        "hook-class-name": HOOK_CLASSES[vendor],
-        "hook-name": hook_name,
+        "connection-type": spec.conn_type,
+        "hook-class-name": spec.hook_class,
+        "hook-name": form.hook_name,
         "ui-field-behaviour": {
             "hidden-fields": list(_HIDDEN),
-            "relabeling": {"host": "Base URL", "login": login[0], "password": password[0]},
+            "relabeling": {"host": "Base URL", "login": form.login[0], "password": form.password[0]},
             "placeholders": {
-                "host": default_base_url,
-                "login": login[1],
-                "password": password[1],
+                "host": spec.default_base_url,
+                "login": form.login[1],
+                "password": form.password[1],
                 "allowed_output_hosts": "img.example.com, cdn.example.com",
             },
         },
-        "conn-fields": {**_COMMON_FIELDS, **(extra_fields or {})},
+        "conn-fields": {**_COMMON_FIELDS, **form.extras},
     }
 
 
@@ -123,41 +89,15 @@ def provider_info() -> dict[str, Any]:
         "versions": [__version__],
         "integrations": [
             {"integration-name": JOBS, "tags": ["service"]},
-            {"integration-name": ZHIPU, "tags": ["service"]},
-            {"integration-name": BAIDU, "tags": ["service"]},
-            {"integration-name": JUMDATA, "tags": ["service"]},
+            *({"integration-name": spec.integration, "tags": ["service"]} for spec in VENDORS.values()),
         ],
         "hooks": [
-            _modules(ZHIPU, "hooks.zhipu"),
-            _modules(BAIDU, "hooks.baidu"),
-            _modules(JUMDATA, "hooks.jumdata"),
+            {"integration-name": spec.integration, "python-modules": [spec.hook_class.rsplit(".", 1)[0]]}
+            for spec in VENDORS.values()
         ],
         "operators": [_modules(JOBS, "operators.submit", "operators.archive")],
         "sensors": [_modules(JOBS, "sensors.job")],
         "triggers": [_modules(JOBS, "triggers.job")],
         "extra-links": [f"{PACKAGE}.operators.links.AigcManifestLink"],
-        "connection-types": [
-            _connection_type(
-                zhipu.VENDOR,
-                "Zhipu AIGC (CogView, news)",
-                zhipu.DEFAULT_BASE_URL,
-                ("apikey (console)", "console apikey, or leave empty to derive from the app key"),
-                ("apisecret (console)", "console apisecret, or leave empty to derive"),
-                _ZHIPU_FIELDS,
-            ),
-            _connection_type(
-                baidu.VENDOR,
-                "Baidu ERNIE-ViLG",
-                baidu.DEFAULT_BASE_URL,
-                ("API Key", "API Key of the Baidu AI Cloud application"),
-                ("Secret Key", "Secret Key of the Baidu AI Cloud application"),
-            ),
-            _connection_type(
-                jumdata.VENDOR,
-                "Jumdata AI drawing",
-                jumdata.DEFAULT_BASE_URL,
-                ("appId", "appId assigned by Jumdata"),
-                ("appSecret", "appSecret assigned by Jumdata"),
-            ),
-        ],
+        "connection-types": [_connection_type(spec) for spec in VENDORS.values()],
     }

@@ -6,22 +6,20 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_aigc.exceptions import AigcOutputExpiredError
 from airflow_provider_aigc.models import JobStatus, Output, parse_iso
+from airflow_provider_aigc.vendors.registry import VENDORS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
-_DOCUMENTED_VALIDITY = {
-    "baidu": "Baidu documents its image URLs as valid for 1 hour after the job finishes.",
-    "jumdata": "Jumdata documents its image URLs as valid for 3 months.",
-}
 _RERUN_HINT = "Submit the job again for fresh URLs, and archive soon after it finishes."
 
 
 def validity_note(vendor: str, output_ttl_seconds: float | None) -> str:
     """One sentence on how long ``vendor``'s output URLs stay valid, for expiry errors."""
-    if vendor in _DOCUMENTED_VALIDITY:
-        return _DOCUMENTED_VALIDITY[vendor]
+    spec = VENDORS.get(vendor)
+    if spec is not None and spec.output_validity is not None:
+        return spec.output_validity
     undocumented = f"{vendor} does not document how long its output URLs stay valid"
     if output_ttl_seconds is None:
         return f"{undocumented}; set output_ttl_seconds on the connection to have it checked before download."

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from airflow_provider_aigc.archive.integrity import error_code
 from airflow_provider_aigc.archive.redact import public_url
 from airflow_provider_aigc.models import ArchivedObject, JobStatus, OutputKind
+from airflow_provider_aigc.vendors.registry import VENDORS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-# Where each vendor's request keeps the prompt (cogview "query", news "content", jumdata "text").
-PROMPT_FIELDS = ("prompt", "query", "text", "content")
 
 
 @dataclass(frozen=True)
@@ -40,19 +39,17 @@ class SkippedOutput:
     reason: str
 
 
-def prompt_of(request: Mapping[str, Any]) -> str | None:
-    """The prompt of a submitted request, whatever the vendor calls the field."""
-    for name in PROMPT_FIELDS:
-        value = request.get(name)
-        if isinstance(value, str):
-            return value
-    return None
+def prompt_of(job: JobStatus) -> str | None:
+    """The prompt of the job's request, in the field its vendor's spec names for the app."""
+    spec = VENDORS.get(job.vendor)
+    value = job.request.get(spec.prompt_fields.get(job.app, "")) if spec is not None else None
+    return value if isinstance(value, str) else None
 
 
-def prompt_sha256(request: Mapping[str, Any]) -> str | None:
+def prompt_sha256(job: JobStatus) -> str | None:
     """The hex sha256 of the prompt's UTF-8 bytes: names the prompt in lineage and asset events
     without repeating it (the request never holds credentials, and none are hashed)."""
-    prompt = prompt_of(request)
+    prompt = prompt_of(job)
     return None if prompt is None else hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -87,8 +84,8 @@ def build_manifest(
         "app": job.app,
         "job_id": job.job_id,
         "conn_id": job.conn_id,
-        "prompt": prompt_of(job.request),
-        "prompt_sha256": prompt_sha256(job.request),
+        "prompt": prompt_of(job),
+        "prompt_sha256": prompt_sha256(job),
         "request": job.request,
         "submitted_at": job.submitted_at,
         "billed_units": job.billed_units,

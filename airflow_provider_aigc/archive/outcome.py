@@ -75,7 +75,7 @@ class ArchiveOutcome:
             billed_units=job.billed_units,
             billed_unit=job.billed_unit,
             billing_basis=job.billing_basis,
-            prompt_sha256=prompt_sha256(job.request),
+            prompt_sha256=prompt_sha256(job),
             submitted_at=job.submitted_at,
             archive_started_at=result.created_at,
             archived_at=result.archived_at,

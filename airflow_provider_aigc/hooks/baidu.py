@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING
 
-from airflow_provider_aigc.exceptions import BAIDU_TOKEN_ERROR_CODES, AigcAuthError, AigcError
-from airflow_provider_aigc.hooks.base import AigcHook, VendorProtocol
+from airflow_provider_aigc.exceptions import AigcAuthError, AigcError
+from airflow_provider_aigc.hooks.base import AigcHook
 from airflow_provider_aigc.hooks.masking import amask, mask
 from airflow_provider_aigc.hooks.tokens import TOKENS, TokenKey
 from airflow_provider_aigc.vendors import baidu
 from airflow_provider_aigc.vendors.baidu import AccessToken
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from airflow_provider_aigc.hooks.connection import ConnectionSettings
-    from airflow_provider_aigc.vendors.base import HttpRequest, HttpResponse
+    from airflow_provider_aigc.vendors.base import HttpResponse
 
 
 class BaiduHook(AigcHook[AccessToken]):
@@ -28,10 +26,7 @@ class BaiduHook(AigcHook[AccessToken]):
     new one and repeats the call once.
     """
 
-    conn_type = "aigc_baidu"
-    default_conn_name = "aigc_baidu_default"
-    hook_name = "Baidu ERNIE-ViLG"
-    protocol: ClassVar[VendorProtocol] = baidu
+    spec = baidu.SPEC
 
     def test_connection(self) -> tuple[bool, str]:
         """Fetches a fresh access token: the cheapest call that proves the keys work."""
@@ -89,7 +84,7 @@ class BaiduHook(AigcHook[AccessToken]):
         return token
 
     def _renew(self, settings: ConnectionSettings, credentials: AccessToken, error: AigcAuthError) -> bool:
-        if error.code not in BAIDU_TOKEN_ERROR_CODES:
+        if error.code not in baidu.TOKEN_ERROR_CODES:
             return False
         TOKENS.discard(self._token_key(settings), credentials)
         return True
@@ -111,9 +106,3 @@ class BaiduHook(AigcHook[AccessToken]):
         api_key, secret_key = self._keys(settings)
         secret_digest = hashlib.sha256(f"{api_key}\0{secret_key}".encode()).hexdigest()
         return (settings.base_url, secret_digest)
-
-    def _build_submit(self, app: str, request: Mapping[str, Any], credentials: AccessToken) -> HttpRequest:
-        return baidu.build_submit(app, request, credentials.value)
-
-    def _build_status(self, job_id: str, app: str, credentials: AccessToken) -> HttpRequest:
-        return baidu.build_status(job_id, credentials.value)

@@ -15,7 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
@@ -49,8 +49,9 @@ if TYPE_CHECKING:
     import requests
 
     from airflow_provider_aigc.vendors.base import HttpRequest, HttpResponse
+    from airflow_provider_aigc.vendors.spec import VendorSpec
 
-__all__ = ["SUBMIT_UNCONFIRMED", "AigcHook", "OutputPolicy", "VendorProtocol"]
+__all__ = ["SUBMIT_UNCONFIRMED", "AigcHook", "OutputPolicy"]
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -63,30 +64,6 @@ _NOT_RESUBMITTED = (
     "the job may have been accepted, so the submit was not repeated (that could pay for it twice);"
     " look for the job at the vendor before running the task again"
 )
-
-
-class VendorProtocol(Protocol):
-    """The part of a ``vendors/`` module every hook uses (docs/INTERFACES.md); modules satisfy it."""
-
-    VENDOR: str
-    APPS: frozenset[str]
-    DEFAULT_BASE_URL: str
-
-    def validate(self, app: str, params: Mapping[str, Any]) -> dict[str, Any]: ...
-
-    def describe_request(self, app: str, request: Mapping[str, Any]) -> dict[str, Any]: ...
-
-    def parse_submit(self, response: HttpResponse) -> str: ...
-
-    def parse_status(
-        self,
-        response: HttpResponse,
-        *,
-        job_id: str,
-        app: str,
-        now: datetime,
-        output_ttl_seconds: float | None = None,
-    ) -> JobStatus: ...
 
 
 class AigcHook(BaseHook, ABC, Generic[C]):
@@ -103,7 +80,15 @@ class AigcHook(BaseHook, ABC, Generic[C]):
     conn_type: ClassVar[str]
     default_conn_name: ClassVar[str]
     hook_name: ClassVar[str]
-    protocol: ClassVar[VendorProtocol]
+    spec: ClassVar[VendorSpec[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Airflow's class attributes, from the vendor's spec."""
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is not None:
+            cls.conn_type, cls.default_conn_name = spec.conn_type, spec.default_conn_name
+            cls.hook_name = spec.form.hook_name
 
     def __init__(
         self,
@@ -125,11 +110,11 @@ class AigcHook(BaseHook, ABC, Generic[C]):
 
     @property
     def vendor(self) -> str:
-        return self.protocol.VENDOR
+        return self.spec.name
 
     @property
     def apps(self) -> frozenset[str]:
-        return self.protocol.APPS
+        return self.spec.apps
 
     # --- public API --------------------------------------------------------------------------
 
@@ -142,7 +127,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         Reads the connection, calls no vendor. What callers fingerprint is what ``submit_request``
         sends, so a changed connection default is a changed request.
         """
-        return self.protocol.validate(app, self._with_defaults(settings or self._settings(), params))
+        return self.spec.validate(app, self._with_defaults(settings or self._settings(), params))
 
     def submit(self, app: str, params: Mapping[str, Any]) -> JobRef:
         """``validate``, then ``submit_request``: one job from raw parameters."""
@@ -161,8 +146,8 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         job_id = self._call(
             settings,
             app,
-            lambda credentials: self._build_submit(app, request, credentials),
-            self.protocol.parse_submit,
+            lambda credentials: self.spec.build_submit(app, request, credentials, self._clock()),
+            self.spec.parse_submit,
             resend_safe=False,
         )
         return self._job_ref(app, job_id, request)
@@ -177,7 +162,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         status = self._call(
             settings,
             app,
-            lambda credentials: self._build_status(job_id, app, credentials),
+            lambda credentials: self.spec.build_status(job_id, app, credentials, self._clock()),
             self._status_parser(settings, job_id, app),
             resend_safe=True,
             deadline=deadline,
@@ -191,8 +176,8 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         job_id = await self._acall(
             settings,
             app,
-            lambda credentials: self._build_submit(app, request, credentials),
-            self.protocol.parse_submit,
+            lambda credentials: self.spec.build_submit(app, request, credentials, self._clock()),
+            self.spec.parse_submit,
             resend_safe=False,
         )
         return self._job_ref(app, job_id, request)
@@ -203,7 +188,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         status = await self._acall(
             settings,
             app,
-            lambda credentials: self._build_status(job_id, app, credentials),
+            lambda credentials: self.spec.build_status(job_id, app, credentials, self._clock()),
             self._status_parser(settings, job_id, app),
             resend_safe=True,
             deadline=deadline,
@@ -246,12 +231,6 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         """Parameters completed from the connection (e.g. the Zhipu queue); the default adds nothing."""
         return params
 
-    @abstractmethod
-    def _build_submit(self, app: str, request: Mapping[str, Any], credentials: C) -> HttpRequest: ...
-
-    @abstractmethod
-    def _build_status(self, job_id: str, app: str, credentials: C) -> HttpRequest: ...
-
     # --- connection --------------------------------------------------------------------------
 
     def _settings(self) -> ConnectionSettings:
@@ -281,7 +260,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
             login=conn.login,
             password=conn.password,
             extra=extra,
-            default_base_url=self.protocol.DEFAULT_BASE_URL,
+            default_base_url=self.spec.default_base_url,
         )
 
     # --- calls -------------------------------------------------------------------------------
@@ -492,7 +471,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         self, settings: ConnectionSettings, job_id: str, app: str
     ) -> Callable[[HttpResponse], JobStatus]:
         def parse(response: HttpResponse) -> JobStatus:
-            return self.protocol.parse_status(
+            return self.spec.parse_status(
                 response,
                 job_id=job_id,
                 app=app,
@@ -510,5 +489,5 @@ class AigcHook(BaseHook, ABC, Generic[C]):
             conn_id=self.conn_id,
             job_id=job_id,
             submitted_at=utc_now_iso(),
-            request=self.protocol.describe_request(app, request),
+            request=self.spec.describe_request(app, request),
         )

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING
 
 from airflow_provider_aigc.exceptions import AigcAuthError, AigcError, AigcUnknownJobError
-from airflow_provider_aigc.hooks.base import AigcHook, VendorProtocol
+from airflow_provider_aigc.hooks.base import AigcHook
 from airflow_provider_aigc.vendors import jumdata
+from airflow_provider_aigc.vendors.jumdata import JumdataCredentials
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from airflow_provider_aigc.hooks.connection import ConnectionSettings
-    from airflow_provider_aigc.vendors.base import HttpRequest
 
 # A task id no real job has: querying it proves the signature was accepted without paying.
 PROBE_TASK_ID = "airflow-connection-test"
-
-
-@dataclass(frozen=True)
-class JumdataCredentials:
-    """appId and appSecret; every call signs them with a fresh millisecond timestamp."""
-
-    app_id: str
-    app_secret: str = field(repr=False)
 
 
 class JumdataHook(AigcHook[JumdataCredentials]):
@@ -36,10 +25,7 @@ class JumdataHook(AigcHook[JumdataCredentials]):
     long-running triggerer.
     """
 
-    conn_type = "aigc_jumdata"
-    default_conn_name = "aigc_jumdata_default"
-    hook_name = "Jumdata AI drawing"
-    protocol: ClassVar[VendorProtocol] = jumdata
+    spec = jumdata.SPEC
 
     def test_connection(self) -> tuple[bool, str]:
         """Queries a task id that cannot exist: "unknown task" (code 201) means the signature passed."""
@@ -62,16 +48,3 @@ class JumdataHook(AigcHook[JumdataCredentials]):
 
     def _secrets(self, credentials: JumdataCredentials) -> tuple[str, ...]:
         return (credentials.app_secret,)
-
-    def _timestamp_ms(self) -> int:
-        return int(self._clock() * 1000)
-
-    def _build_submit(
-        self, app: str, request: Mapping[str, Any], credentials: JumdataCredentials
-    ) -> HttpRequest:
-        return jumdata.build_submit(
-            app, request, credentials.app_id, credentials.app_secret, self._timestamp_ms()
-        )
-
-    def _build_status(self, job_id: str, app: str, credentials: JumdataCredentials) -> HttpRequest:
-        return jumdata.build_status(job_id, credentials.app_id, credentials.app_secret, self._timestamp_ms())

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_aigc.exceptions import AigcAuthError, AigcError, AigcUnknownJobError
-from airflow_provider_aigc.hooks.base import AigcHook, VendorProtocol
+from airflow_provider_aigc.hooks.base import AigcHook
 from airflow_provider_aigc.vendors import zhipu
 from airflow_provider_aigc.vendors.zhipu import ZhipuKeys
 
@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from airflow_provider_aigc.hooks.connection import ConnectionSettings
-    from airflow_provider_aigc.vendors.base import HttpRequest
 
 # Canonical names (hidden by Airflow's REST API and UI); ``app_key``/``des3_key`` still work.
 _DERIVATION_EXTRAS = ("secret_app_key", "app_secret", "secret_des3_key")
@@ -31,10 +30,7 @@ class ZhipuHook(AigcHook[ZhipuKeys]):
     The extra ``queue`` (default ``queue1``) fills the request's ``key`` when the task gives none.
     """
 
-    conn_type = "aigc_zhipu"
-    default_conn_name = "aigc_zhipu_default"
-    hook_name = "Zhipu AIGC (CogView, news)"
-    protocol: ClassVar[VendorProtocol] = zhipu
+    spec = zhipu.SPEC
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
@@ -92,12 +88,6 @@ class ZhipuHook(AigcHook[ZhipuKeys]):
         if params.get("key") is not None:
             return params
         return {**params, "key": settings.extra_text("queue") or zhipu.DEFAULT_QUEUE}
-
-    def _build_submit(self, app: str, request: Mapping[str, Any], credentials: ZhipuKeys) -> HttpRequest:
-        return zhipu.build_submit(app, request, credentials)
-
-    def _build_status(self, job_id: str, app: str, credentials: ZhipuKeys) -> HttpRequest:
-        return zhipu.build_status(job_id)
 
 
 def _missing_credentials(settings: ConnectionSettings) -> str:

@@ -39,6 +39,7 @@ from airflow_provider_aigc.operators.job_state import (
     rebuy_instructions,
     request_fingerprint,
 )
+from airflow_provider_aigc.vendors.registry import spec_for
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -124,7 +125,7 @@ class AigcSubmitOperator(BaseOperator):
 
     def _described(self, request: dict[str, Any]) -> dict[str, Any]:
         """The request as logs and the state store may show it (no credentials, blobs shortened)."""
-        return self.hook.protocol.describe_request(self.app, request)
+        return spec_for(self.vendor).describe_request(self.app, request)
 
     def _record_intent(
         self, store: TaskStateStoreAccessor, fingerprint: str, request: dict[str, Any], ti: object

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from importlib import import_module
+
+from airflow_provider_aigc.vendors.registry import spec_for
 
 # Each wait is shortened (polls) or stretched and shrunk (backoff) by up to this fraction, so jobs
 # submitted together do not poll in lockstep. Poll waits only shrink, so the configured interval
@@ -16,13 +17,8 @@ MAX_BACKOFF_SECONDS = 120.0
 
 
 def default_poll_interval(vendor: str, app: str) -> float:
-    """The vendor module's ``DEFAULT_POLL_INTERVAL`` for ``app``, fitted to the documented latency.
-
-    ``vendor`` and ``app`` must already be known to be valid (the hook registry checks them).
-    """
-    module = import_module(f"airflow_provider_aigc.vendors.{vendor}")
-    intervals: dict[str, float] = module.DEFAULT_POLL_INTERVAL
-    return float(intervals[app])
+    """The vendor spec's poll interval for ``app``, fitted to the documented latency."""
+    return spec_for(vendor).poll_interval(app)
 
 
 class PollSchedule:

@@ -16,10 +16,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_aigc.exceptions import (
-    VENDOR_ERROR_CODES,
     AigcAuthError,
+    AigcContentRejectedError,
+    AigcError,
     AigcInvalidRequestError,
     AigcJobFailedError,
+    AigcQuotaExceededError,
+    AigcRateLimitError,
     AigcServerError,
     trim,
 )
@@ -40,6 +43,7 @@ from airflow_provider_aigc.vendors.common import (
     validate_int,
     validate_text,
 )
+from airflow_provider_aigc.vendors.spec import ConnectionForm, VendorSpec
 
 VENDOR = "baidu"
 APP = "txt2imgv2"
@@ -91,7 +95,28 @@ BILLING_BASIS = (
     'baidu getImgv2 sub_task_status: "只有 SUCCESS 为成功状态,进行计费" (only SUCCESS is billed);'
     " one unit per image in a SUCCESS sub task's final_image_list"
 )
-SUB_TASK_VENDOR = "baidu.sub_task"
+# The document's error_code table (216630 "服务器内部错误,请再次请求" is an internal error that does
+# not say no task was created, so on a submit it proves nothing; the others are refusals).
+ERROR_CODES: dict[str, type[AigcError]] = {
+    "110": AigcAuthError,
+    "111": AigcAuthError,
+    "4": AigcRateLimitError,
+    "13": AigcRateLimitError,
+    "15": AigcRateLimitError,
+    "18": AigcRateLimitError,
+    "17": AigcQuotaExceededError,
+    "282003": AigcInvalidRequestError,
+    "282004": AigcInvalidRequestError,
+    "216100": AigcInvalidRequestError,
+    "216630": AigcServerError,
+}
+# "access token invalid / expired": the hook fetches a new token and repeats the call once.
+TOKEN_ERROR_CODES = frozenset({"110", "111"})
+# sub_task_error_code, a namespace of its own.
+SUB_TASK_ERROR_CODES: dict[str, type[AigcError]] = {
+    "501": AigcContentRejectedError,
+    "201": AigcJobFailedError,
+}
 _SUB_TASK_OK = "0"
 _SUB_TASK_MEANINGS = {"501": "the prompt was blocked by moderation", "201": "the model failed to draw"}
 _DIGITS = re.compile(r"[0-9]+")
@@ -156,24 +181,22 @@ def _quote(value: object) -> str:
 # --- requests -----------------------------------------------------------------------------------
 
 
-def build_submit(app: str, request: Mapping[str, Any], access_token: str) -> HttpRequest:
+def build_submit(app: str, request: Mapping[str, Any], token: AccessToken, now: float) -> HttpRequest:
     """The txt2imgv2 call for a request returned by ``validate`` (None values omitted)."""
     check_app(VENDOR, app, APPS)
-    return _rpc(
-        SUBMIT_PATH, {name: value for name, value in request.items() if value is not None}, access_token
-    )
+    return _rpc(SUBMIT_PATH, {name: value for name, value in request.items() if value is not None}, token)
 
 
-def build_status(job_id: str, access_token: str) -> HttpRequest:
+def build_status(job_id: str, app: str, token: AccessToken, now: float) -> HttpRequest:
     """The getImgv2 call; the id goes as a string so a 64-bit id never passes through a float."""
-    return _rpc(STATUS_PATH, {"task_id": job_id}, access_token)
+    return _rpc(STATUS_PATH, {"task_id": job_id}, token)
 
 
-def _rpc(path: str, body: Mapping[str, Any], access_token: str) -> HttpRequest:
+def _rpc(path: str, body: Mapping[str, Any], token: AccessToken) -> HttpRequest:
     return HttpRequest(
         method="POST",
         path=path,
-        params={"access_token": access_token},
+        params={"access_token": token.value},
         json=body,
         secret_fields=frozenset({"access_token"}),
     )
@@ -187,10 +210,7 @@ def _read(response: HttpResponse) -> tuple[Payload, Mapping[str, Any]]:
     body = try_decode_json(response)
     code = read_code(body, "error_code")
     if code is not None and code != "0":
-        # 216630 "服务器内部错误,请再次请求" is an internal error: the document asks for another
-        # request but does not say no task was created, so on a submit it proves nothing
-        # (AigcSubmitUnconfirmedError); the rate-limit, quota, parameter and token codes are refusals.
-        raise envelope_error(VENDOR, code, _quote(body.get("error_msg")))
+        raise envelope_error(VENDOR, ERROR_CODES, code, _quote(body.get("error_msg")))
     if not is_success(response):
         raise http_error(VENDOR, response)
     payload = Payload(VENDOR, body, response.body.decode("utf-8", "replace"))
@@ -317,7 +337,7 @@ def _job_error(code: str | None) -> JobError:
     """501 -> content rejected, 201 and undocumented codes -> job failed (INTERFACES.md)."""
     if code is None:
         return JobError(AigcJobFailedError.__name__, "baidu reported the task FAILED without an error code")
-    error_class = VENDOR_ERROR_CODES.get((SUB_TASK_VENDOR, code), AigcJobFailedError)
+    error_class = SUB_TASK_ERROR_CODES.get(code, AigcJobFailedError)
     meaning = _SUB_TASK_MEANINGS.get(code, "an undocumented sub-task error")
     return JobError(error_class.__name__, f"baidu sub task failed with code {code}: {meaning}", code)
 
@@ -440,3 +460,27 @@ def _blob(name: str, value: object) -> str:
 
 def _invalid(reason: str) -> AigcInvalidRequestError:
     return AigcInvalidRequestError(f"{reason} ({SOURCE} limit)", vendor=VENDOR)
+
+
+SPEC: VendorSpec[AccessToken] = VendorSpec(
+    name=VENDOR,
+    integration="Baidu ERNIE-ViLG",
+    apps=APPS,
+    default_base_url=DEFAULT_BASE_URL,
+    poll_intervals=DEFAULT_POLL_INTERVAL,
+    prompt_fields={APP: "prompt"},
+    error_codes=ERROR_CODES,
+    output_validity="Baidu documents its image URLs as valid for 1 hour after the job finishes.",
+    form=ConnectionForm(
+        hook_name="Baidu ERNIE-ViLG",
+        login=("API Key", "API Key of the Baidu AI Cloud application"),
+        password=("Secret Key", "Secret Key of the Baidu AI Cloud application"),
+    ),
+    hook_class="airflow_provider_aigc.hooks.baidu.BaiduHook",
+    validate=validate,
+    describe_request=describe_request,
+    build_submit=build_submit,
+    build_status=build_status,
+    parse_submit=parse_submit,
+    parse_status=parse_status,
+)

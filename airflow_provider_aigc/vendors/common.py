@@ -16,11 +16,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_aigc.exceptions import (
-    VENDOR_ERROR_CODES,
     AigcError,
     AigcInvalidRequestError,
     AigcServerError,
-    error_for_code,
     error_for_http_status,
     trim,
 )
@@ -78,19 +76,25 @@ def http_error(vendor: str, response: HttpResponse) -> AigcError:
 
 
 def envelope_error(
-    vendor: str, code: str | int, message: str, *, refusing_server_codes: frozenset[str] = frozenset()
+    vendor: str,
+    codes: Mapping[str, type[AigcError]],
+    code: str | int,
+    message: str,
+    *,
+    refusing_server_codes: frozenset[str] = frozenset(),
 ) -> AigcError:
-    """The taxonomy error for an error code in the vendor's own envelope.
+    """The taxonomy error for an error code in the vendor's own envelope, by its table ``codes``
+    (an undocumented code is a retryable server error).
 
     ``refused`` is set when the code proves the vendor declined the request: every documented code
     of a refusing class (rate limit, quota, validation, auth, moderation, unknown job), plus the
     server-error codes in ``refusing_server_codes`` whose document says nothing was processed. An
     undocumented code or a plain server-error code proves nothing: a submit is then unconfirmed.
     """
-    error = error_for_code(vendor, code, message)
-    documented = (vendor, str(code)) in VENDOR_ERROR_CODES
-    error.refused = documented and (
-        not isinstance(error, AigcServerError) or str(code) in refusing_server_codes
+    documented = codes.get(str(code))
+    error = (documented or AigcServerError)(f"{vendor} error {code}: {message}", vendor=vendor, code=code)
+    error.refused = documented is not None and (
+        not issubclass(documented, AigcServerError) or str(code) in refusing_server_codes
     )
     return error
 

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_aigc.exceptions import VENDOR_ERROR_CODES, AigcError
+from airflow_provider_aigc.exceptions import (
+    AigcAuthError,
+    AigcContentRejectedError,
+    AigcError,
+    AigcInvalidRequestError,
+    AigcRateLimitError,
+    AigcServerError,
+    AigcUnknownJobError,
+)
 from airflow_provider_aigc.models import JobState, JobStatus, Output
 from airflow_provider_aigc.vendors.base import HttpRequest
 from airflow_provider_aigc.vendors.common import (
@@ -28,6 +37,7 @@ from airflow_provider_aigc.vendors.common import (
     validate_int,
     validate_text,
 )
+from airflow_provider_aigc.vendors.spec import ConnectionForm, VendorSpec
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -82,6 +92,30 @@ _SECRET_FIELDS = frozenset({"sign"})
 # request was turned away; 610 "请求超时" (timed out inside the vendor) and 999 "其他" (other) may
 # follow an accepted job, so a submit answered with them is unconfirmed.
 _REFUSING_SERVER_CODES = frozenset({"500"})
+# The document's code table ("200" is success).
+ERROR_CODES: dict[str, type[AigcError]] = {
+    "201": AigcUnknownJobError,
+    "202": AigcContentRejectedError,
+    "400": AigcInvalidRequestError,
+    "404": AigcInvalidRequestError,
+    "500": AigcServerError,
+    "610": AigcServerError,
+    "999": AigcServerError,
+    "601": AigcAuthError,
+    "602": AigcAuthError,
+    "604": AigcAuthError,
+    "607": AigcAuthError,
+    "606": AigcRateLimitError,
+    "609": AigcRateLimitError,
+}
+
+
+@dataclass(frozen=True)
+class JumdataCredentials:
+    """appId and appSecret; every call signs them with a fresh millisecond timestamp."""
+
+    app_id: str
+    app_secret: str = field(repr=False)
 
 
 def sign(app_id: str, app_secret: str, timestamp_ms: int) -> str:
@@ -110,18 +144,18 @@ def describe_request(app: str, request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_submit(
-    app: str, request: Mapping[str, Any], app_id: str, app_secret: str, timestamp_ms: int
+    app: str, request: Mapping[str, Any], credentials: JumdataCredentials, now: float
 ) -> HttpRequest:
-    """``POST /ai/draw/submit``: the signed form with the drawing parameters."""
-    fields = {name: str(value) for name, value in validate(app, request).items()}
-    form = {**_auth_form(app_id, app_secret, timestamp_ms), **fields}
+    """``POST /ai/draw/submit``: the signed form with the parameters ``validate`` returned."""
+    check_app(VENDOR, app, APPS)
+    form = {**_auth_form(credentials, now), **{name: str(value) for name, value in request.items()}}
     return HttpRequest("POST", "/ai/draw/submit", form=form, secret_fields=_SECRET_FIELDS)
 
 
-def build_status(job_id: str, app_id: str, app_secret: str, timestamp_ms: int) -> HttpRequest:
+def build_status(job_id: str, app: str, credentials: JumdataCredentials, now: float) -> HttpRequest:
     """``POST /ai/draw/query``: the signed form with the ``taskId``."""
     task_id = validate_text("job_id", job_id, source=_SOURCE)
-    form = {**_auth_form(app_id, app_secret, timestamp_ms), "taskId": task_id}
+    form = {**_auth_form(credentials, now), "taskId": task_id}
     return HttpRequest("POST", "/ai/draw/query", form=form, secret_fields=_SECRET_FIELDS)
 
 
@@ -178,8 +212,14 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def _auth_form(app_id: str, app_secret: str, timestamp_ms: int) -> dict[str, str]:
-    return {"appId": app_id, "timestamp": str(timestamp_ms), "sign": sign(app_id, app_secret, timestamp_ms)}
+def _auth_form(credentials: JumdataCredentials, now: float) -> dict[str, str]:
+    """The signed part of every form; ``now`` (epoch seconds) gives the millisecond timestamp."""
+    app_id, timestamp_ms = credentials.app_id, int(now * 1000)
+    return {
+        "appId": app_id,
+        "timestamp": str(timestamp_ms),
+        "sign": sign(app_id, credentials.app_secret, timestamp_ms),
+    }
 
 
 def _data(response: HttpResponse) -> tuple[Payload, Mapping[str, Any]]:
@@ -198,14 +238,16 @@ def _http_failure(response: HttpResponse) -> AigcError:
     """A non-2xx answer (undocumented): a Jumdata envelope names the error, else the HTTP status does."""
     body = try_decode_json(response)
     code = read_code(body, "code")
-    if code is not None and (VENDOR, code) in VENDOR_ERROR_CODES:
+    if code is not None and code in ERROR_CODES:
         return _envelope_error(body, code)
     return http_error(VENDOR, response)
 
 
 def _envelope_error(root: Mapping[str, Any], code: str) -> AigcError:
     """The error for an envelope's ``code``; ``charge: true`` means billed, so never a refusal."""
-    error = envelope_error(VENDOR, code, _message(root), refusing_server_codes=_REFUSING_SERVER_CODES)
+    error = envelope_error(
+        VENDOR, ERROR_CODES, code, _message(root), refusing_server_codes=_REFUSING_SERVER_CODES
+    )
     if root.get("charge") is True:
         error.refused = False
     return error
@@ -231,3 +273,27 @@ def _expires_at(payload: Payload, data: Mapping[str, Any]) -> str | None:
         return to_iso_utc(add_months(created, OUTPUT_VALIDITY_MONTHS))
     except (ValueError, OverflowError):
         raise payload.malformed("createTime should be 'YYYY-MM-DD HH:MM:SS'") from None
+
+
+SPEC: VendorSpec[JumdataCredentials] = VendorSpec(
+    name=VENDOR,
+    integration="Jumdata AI drawing",
+    apps=APPS,
+    default_base_url=DEFAULT_BASE_URL,
+    poll_intervals=DEFAULT_POLL_INTERVAL,
+    prompt_fields={AI_DRAW: "text"},
+    error_codes=ERROR_CODES,
+    output_validity="Jumdata documents its image URLs as valid for 3 months.",
+    form=ConnectionForm(
+        hook_name="Jumdata AI drawing",
+        login=("appId", "appId assigned by Jumdata"),
+        password=("appSecret", "appSecret assigned by Jumdata"),
+    ),
+    hook_class="airflow_provider_aigc.hooks.jumdata.JumdataHook",
+    validate=validate,
+    describe_request=describe_request,
+    build_submit=build_submit,
+    build_status=build_status,
+    parse_submit=parse_submit,
+    parse_status=parse_status,
+)

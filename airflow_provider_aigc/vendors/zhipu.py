@@ -15,10 +15,11 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_aigc.exceptions import (
-    VENDOR_ERROR_CODES,
     AigcAuthError,
     AigcError,
     AigcJobFailedError,
+    AigcQuotaExceededError,
+    AigcRateLimitError,
     AigcUnknownJobError,
 )
 from airflow_provider_aigc.models import JobError, JobState, JobStatus, Output
@@ -37,6 +38,7 @@ from airflow_provider_aigc.vendors.common import (
     validate_int,
     validate_text,
 )
+from airflow_provider_aigc.vendors.spec import ConnectionForm, VendorSpec
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -68,6 +70,13 @@ BILLING_BASIS = (
     'zhipu: the documents state no billing rule; the only count they name is error 10004 "接口周期次数超限制"'
     " (the API's calls per period exceeded); one job recorded per finished task"
 )
+# The documents list 10001-10004, all refusals; any other code proves nothing.
+ERROR_CODES: dict[str, type[AigcError]] = {
+    "10001": AigcAuthError,
+    "10002": AigcAuthError,
+    "10003": AigcRateLimitError,
+    "10004": AigcQuotaExceededError,
+}
 _log = logging.getLogger(__name__)
 
 
@@ -162,13 +171,14 @@ def describe_request(app: str, request: Mapping[str, Any]) -> dict[str, Any]:
     return dict(request)
 
 
-def build_submit(app: str, request: Mapping[str, Any], keys: ZhipuKeys) -> HttpRequest:
-    """``POST /v1/cogview`` or ``/v1/news`` with a JSON body carrying the keys."""
-    body = {**validate(app, request), "apikey": keys.apikey, "apisecret": keys.apisecret}
+def build_submit(app: str, request: Mapping[str, Any], keys: ZhipuKeys, now: float) -> HttpRequest:
+    """``POST /v1/cogview`` or ``/v1/news``: the request ``validate`` returned, plus the keys."""
+    check_app(VENDOR, app, APPS)
+    body = {**request, "apikey": keys.apikey, "apisecret": keys.apisecret}
     return HttpRequest("POST", _PATHS[app], json=body, secret_fields=_SECRET_FIELDS)
 
 
-def build_status(job_id: str) -> HttpRequest:
+def build_status(job_id: str, app: str, keys: ZhipuKeys, now: float) -> HttpRequest:
     """``GET /v1/status?task_id=``: the one status call both apps share (no credentials)."""
     return HttpRequest(
         "GET", "/v1/status", params={"task_id": validate_text("job_id", job_id, source=_SOURCE)}
@@ -252,8 +262,7 @@ def _result(response: HttpResponse, *, status_call: bool) -> tuple[Payload, Mapp
     root = payload.root()
     code = payload.get_int(root, "status")
     if code != 0:
-        # The documents list 10001-10004 (all refusals); any other code proves nothing.
-        raise envelope_error(VENDOR, code, _message(root))
+        raise envelope_error(VENDOR, ERROR_CODES, code, _message(root))
     return payload, payload.get_mapping(root, "result")
 
 
@@ -261,8 +270,8 @@ def _http_failure(response: HttpResponse, *, status_call: bool) -> AigcError:
     """A non-2xx answer: a Zhipu envelope names the error, anything else is classified by HTTP status."""
     body = try_decode_json(response)
     code = read_code(body, "status")
-    if code is not None and (VENDOR, code) in VENDOR_ERROR_CODES:
-        return envelope_error(VENDOR, code, _message(body))
+    if code is not None and code in ERROR_CODES:
+        return envelope_error(VENDOR, ERROR_CODES, code, _message(body))
     if status_call and response.status == 404 and code == "404":
         return AigcUnknownJobError(f"zhipu does not know this task: {_message(body)}", vendor=VENDOR)
     return http_error(VENDOR, response)
@@ -301,3 +310,57 @@ def _rfc1123(payload: Payload, text: str) -> datetime:
         return parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         raise payload.malformed("updated_at should be an RFC 1123 date") from None
+
+
+_SECRET_TEXT: dict[str, Any] = {"type": ["string", "null"], "format": "password"}
+SPEC: VendorSpec[ZhipuKeys] = VendorSpec(
+    name=VENDOR,
+    integration="Zhipu AIGC",
+    apps=APPS,
+    default_base_url=DEFAULT_BASE_URL,
+    poll_intervals=DEFAULT_POLL_INTERVAL,
+    prompt_fields={COGVIEW: "query", NEWS: "content"},
+    error_codes=ERROR_CODES,
+    output_validity=None,
+    form=ConnectionForm(
+        hook_name="Zhipu AIGC (CogView, news)",
+        login=("apikey (console)", "console apikey, or leave empty to derive from the app key"),
+        password=("apisecret (console)", "console apisecret, or leave empty to derive"),
+        extras={
+            "queue": {
+                "label": "Queue",
+                "description": "The request's queue name (key) when a task does not set one.",
+                "schema": {"type": ["string", "null"], "default": DEFAULT_QUEUE},
+            },
+            # Secret extras carry "secret" in their names: Airflow's REST API and UI hide an extra
+            # by its name only (``[core] sensitive_var_conn_names`` words), whatever the form
+            # declares. The names before 0.2, ``app_key`` and ``des3_key``, still work (shown in
+            # clear, with a warning).
+            "secret_app_key": {
+                "label": "App key",
+                "description": "With App secret and DES3 key, derives per-API keys when login/password"
+                " are empty (formerly the extra app_key).",
+                "schema": _SECRET_TEXT,
+            },
+            "app_secret": {
+                "label": "App secret",
+                "description": "Used to derive per-API keys when login/password are empty.",
+                "schema": _SECRET_TEXT,
+            },
+            "secret_des3_key": {
+                "label": "DES3 key",
+                "description": "3DES key for key derivation (formerly the extra des3_key): standard base64"
+                " of 16 or 24 bytes, or 16 or 24 bytes of text. A 24-character value ending in '==' is"
+                " read as base64.",
+                "schema": _SECRET_TEXT,
+            },
+        },
+    ),
+    hook_class="airflow_provider_aigc.hooks.zhipu.ZhipuHook",
+    validate=validate,
+    describe_request=describe_request,
+    build_submit=build_submit,
+    build_status=build_status,
+    parse_submit=parse_submit,
+    parse_status=parse_status,
+)

@@ -600,7 +600,7 @@ def test_zhipu_raw_answers_carry_the_documented_fields(
         ("cogview", COGVIEW, h.ZHIPU_COGVIEW_SUBMIT, {"text": COGVIEW["query"]}, 16),
         ("news_generate", NEWS, h.ZHIPU_WAITING, NEWS, 24),
     ):
-        request = zhipu.build_submit(app, zhipu.validate(app, params), derived[app])
+        request = zhipu.build_submit(app, zhipu.validate(app, params), derived[app], 0.0)
         response, body = exchange(session, base_url, request)
         assert set(body) == h.ZHIPU_ENVELOPE
         assert (body["status"], body["message"]) == (0, "success")
@@ -616,7 +616,9 @@ def test_zhipu_raw_answers_carry_the_documented_fields(
 
     clock.advance(LATENCY + 1)
     now = datetime.now(timezone.utc)
-    response, body = exchange(session, base_url, zhipu.build_status(ids["cogview"]))
+    response, body = exchange(
+        session, base_url, zhipu.build_status(ids["cogview"], "cogview", derived["cogview"], 0.0)
+    )
     result = body["result"]
     assert set(result) >= h.ZHIPU_COGVIEW_DONE
     assert result["status"] == "finish"
@@ -627,7 +629,11 @@ def test_zhipu_raw_answers_carry_the_documented_fields(
     status = zhipu.parse_status(response, job_id=ids["cogview"], app="cogview", now=now)
     assert [output.url for output in status.outputs] == result["output"]
 
-    response, body = exchange(session, base_url, zhipu.build_status(ids["news_generate"]))
+    response, body = exchange(
+        session,
+        base_url,
+        zhipu.build_status(ids["news_generate"], "news_generate", derived["news_generate"], 0.0),
+    )
     assert set(body["result"]["output"]) == {"text"}
     status = zhipu.parse_status(response, job_id=ids["news_generate"], app="news_generate", now=now)
     assert status.outputs[0].text == body["result"]["output"]["text"]
@@ -639,7 +645,7 @@ def test_zhipu_keys_derived_for_the_other_api_are_refused_with_10001(
     news_keys = zhipu.derive_keys(
         "news_generate", h.ZHIPU["app_key"], h.ZHIPU["app_secret"], h.ZHIPU["des3_key"]
     )
-    request = zhipu.build_submit("cogview", zhipu.validate("cogview", COGVIEW), news_keys)
+    request = zhipu.build_submit("cogview", zhipu.validate("cogview", COGVIEW), news_keys, 0.0)
     response = send(session, simulator.url, request, 10)
     with pytest.raises(AigcAuthError) as raised:
         zhipu.parse_submit(response)
@@ -655,7 +661,7 @@ def test_baidu_raw_answers_carry_the_documented_fields(
     token = baidu.parse_token(send(session, url, token_request, 10), clock())
     assert token.expires_at == pytest.approx(clock() + 30 * 86400, abs=60)  # 30 days
 
-    request = baidu.build_submit("txt2imgv2", baidu.validate("txt2imgv2", ERNIE), token.value)
+    request = baidu.build_submit("txt2imgv2", baidu.validate("txt2imgv2", ERNIE), token, 0.0)
     response, body = exchange(session, url, request)
     assert set(body) == h.BAIDU_ENVELOPE
     assert set(body["data"]) == h.BAIDU_SUBMIT_DATA
@@ -663,14 +669,14 @@ def test_baidu_raw_answers_carry_the_documented_fields(
     assert (type(primary), type(task_id), str(primary)) == (int, str, task_id)
     assert baidu.parse_submit(response) == task_id
 
-    _, body = exchange(session, url, baidu.build_status(task_id, token.value))
+    _, body = exchange(session, url, baidu.build_status(task_id, "txt2imgv2", token, 0.0))
     assert set(body) == h.BAIDU_ENVELOPE
     assert set(body["data"]) >= h.BAIDU_TASK
     assert (body["data"]["task_status"], body["data"]["task_progress"]) == ("INIT", 0)
 
     blocked_params = baidu.validate("txt2imgv2", {"prompt": MODERATED, "image_num": 4})
-    _, body = exchange(session, url, baidu.build_submit("txt2imgv2", blocked_params, token.value))
-    _, body = exchange(session, url, baidu.build_status(body["data"]["task_id"], token.value))
+    _, body = exchange(session, url, baidu.build_submit("txt2imgv2", blocked_params, token, 0.0))
+    _, body = exchange(session, url, baidu.build_status(body["data"]["task_id"], "txt2imgv2", token, 0.0))
     blocked = body["data"]  # the document's second getImgv2 example, field for field
     assert (blocked["task_status"], blocked["task_progress"]) == ("FAILED", 1)
     assert [set(sub) for sub in blocked["sub_task_result_list"]] == [h.BAIDU_SUB_TASK_FAILED] * 4
@@ -680,7 +686,7 @@ def test_baidu_raw_answers_carry_the_documented_fields(
     ] == [(501, 0, "FAILED")] * 4
 
     clock.advance(LATENCY + 1)
-    response, body = exchange(session, url, baidu.build_status(task_id, token.value))
+    response, body = exchange(session, url, baidu.build_status(task_id, "txt2imgv2", token, 0.0))
     data = body["data"]
     assert set(data) >= h.BAIDU_TASK
     assert (data["task_status"], data["task_progress"], data["task_id"]) == ("SUCCESS", 1, primary)
@@ -698,30 +704,28 @@ def test_jumdata_raw_answers_carry_the_documented_fields(
     simulator: SimulatorServer, clock: SimClock, session: requests.Session
 ) -> None:
     url = simulator.url
-    app_id, app_secret = h.JUMDATA["app_id"], h.JUMDATA["app_secret"]
+    keys = jumdata.JumdataCredentials(h.JUMDATA["app_id"], h.JUMDATA["app_secret"])
+    draw = jumdata.validate("ai_draw", DRAW)
 
-    def ms() -> int:
-        return int(clock() * 1000)
-
-    response, body = exchange(session, url, jumdata.build_submit("ai_draw", DRAW, app_id, app_secret, ms()))
+    response, body = exchange(session, url, jumdata.build_submit("ai_draw", draw, keys, clock()))
     assert set(body) == h.JUMDATA_ENVELOPE
     assert (body["code"], body["msg"], body["charge"], set(body["data"])) == (200, "成功", True, {"taskId"})
     assert re.fullmatch(r"[0-9]{24}", body["taskNo"])
     task_id = jumdata.parse_submit(response)
 
-    moderated = {**DRAW, "text": MODERATED}
-    _, body = exchange(session, url, jumdata.build_submit("ai_draw", moderated, app_id, app_secret, ms()))
+    moderated = {**draw, "text": MODERATED}
+    _, body = exchange(session, url, jumdata.build_submit("ai_draw", moderated, keys, clock()))
     assert set(body) == h.JUMDATA_ERROR  # the document's failure example: no data
     assert (body["code"], body["charge"]) == (202, False)
 
-    _, body = exchange(session, url, jumdata.build_status(task_id, app_id, app_secret, ms()))
+    _, body = exchange(session, url, jumdata.build_status(task_id, "ai_draw", keys, clock()))
     assert set(body) == h.JUMDATA_ENVELOPE
     assert set(body["data"]) == h.JUMDATA_QUERY_DATA
     assert (body["data"]["status"], body["data"]["img"], body["data"]["imgUrls"]) == (0, "", [])
     assert body["charge"] is False  # "查询结果接口不计费"
 
     clock.advance(LATENCY + 1)
-    response, body = exchange(session, url, jumdata.build_status(task_id, app_id, app_secret, ms()))
+    response, body = exchange(session, url, jumdata.build_status(task_id, "ai_draw", keys, clock()))
     data = body["data"]
     assert set(data) == h.JUMDATA_QUERY_DATA
     assert data["status"] == 1

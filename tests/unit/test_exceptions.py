@@ -6,53 +6,14 @@ import pytest
 
 from airflow_provider_aigc.exceptions import (
     EXCEPTION_CLASSES,
-    VENDOR_ERROR_CODES,
     AigcAuthError,
-    AigcContentRejectedError,
     AigcError,
     AigcInvalidRequestError,
-    AigcJobFailedError,
-    AigcQuotaExceededError,
     AigcRateLimitError,
     AigcServerError,
-    AigcUnknownJobError,
-    error_for_code,
     error_for_http_status,
     trim,
 )
-
-
-@pytest.mark.parametrize(
-    ("vendor", "code", "cls"),
-    [
-        ("zhipu", 10001, AigcAuthError),
-        ("zhipu", 10003, AigcRateLimitError),
-        ("zhipu", 10004, AigcQuotaExceededError),
-        ("baidu", 111, AigcAuthError),
-        ("baidu", 15, AigcRateLimitError),
-        ("baidu", 17, AigcQuotaExceededError),
-        ("baidu", 282004, AigcInvalidRequestError),
-        ("baidu", 216630, AigcServerError),
-        ("baidu.sub_task", 501, AigcContentRejectedError),
-        ("baidu.sub_task", 201, AigcJobFailedError),
-        ("jumdata", 201, AigcUnknownJobError),
-        ("jumdata", 202, AigcContentRejectedError),
-        ("jumdata", 607, AigcAuthError),
-        ("jumdata", 609, AigcRateLimitError),
-        ("jumdata", 999, AigcServerError),
-    ],
-)
-def test_documented_codes_map_to_their_class(vendor: str, code: int, cls: type[AigcError]) -> None:
-    error = error_for_code(vendor, code, "message")
-    assert type(error) is cls
-    assert error.code == str(code)
-    assert error.vendor == vendor.split(".")[0]
-
-
-def test_unknown_code_is_a_retryable_server_error() -> None:
-    error = error_for_code("jumdata", 12345, "odd")
-    assert isinstance(error, AigcServerError)
-    assert error.retryable
 
 
 def test_retry_flags_follow_the_design() -> None:
@@ -69,10 +30,6 @@ def test_retry_flags_follow_the_design() -> None:
         "AigcJobConflictError",
     }
     assert not retryable & fail_fast
-
-
-def test_every_mapped_class_is_in_the_family() -> None:
-    assert set(VENDOR_ERROR_CODES.values()) <= set(EXCEPTION_CLASSES.values())
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,7 @@ def test_each_connection_type_names_its_hook(conn_type: str) -> None:
     assert hook.conn_type == conn_type
     assert hook.conn_name_attr == "conn_id"
     assert entry["hook-name"] == hook.hook_name
-    assert entry["ui-field-behaviour"]["placeholders"]["host"] == hook.protocol.DEFAULT_BASE_URL
+    assert entry["ui-field-behaviour"]["placeholders"]["host"] == hook.spec.default_base_url
 
 
 def test_declared_extras_are_the_ones_the_hooks_read() -> None:

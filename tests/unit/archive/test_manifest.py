@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -10,17 +11,21 @@ from tests.unit.archive.jobs import image, succeeded
 
 
 @pytest.mark.parametrize(
-    ("request_fields", "prompt"),
+    ("vendor", "app", "request_fields", "prompt"),
     [
-        ({"prompt": "fox", "width": 1024}, "fox"),
-        ({"query": "a cat", "key": "queue1"}, "a cat"),
-        ({"text": "mountains", "style": "watercolor"}, "mountains"),
-        ({"content": "AI news", "max_length": 500}, "AI news"),
-        ({"image": "<base64: 10 chars>"}, None),
+        ("baidu", "txt2imgv2", {"prompt": "fox", "width": 1024}, "fox"),
+        ("zhipu", "cogview", {"query": "a cat", "key": "queue1"}, "a cat"),
+        ("jumdata", "ai_draw", {"text": "mountains", "style": "watercolor"}, "mountains"),
+        ("zhipu", "news_generate", {"content": "AI news", "max_length": 500}, "AI news"),
+        ("baidu", "txt2imgv2", {"image": "<base64: 10 chars>"}, None),
+        ("acme", "draw", {"prompt": "an unknown vendor's"}, None),
     ],
 )
-def test_prompt_whatever_the_vendor_calls_it(request_fields: dict[str, object], prompt: str | None) -> None:
-    assert prompt_of(request_fields) == prompt
+def test_prompt_whatever_the_vendor_calls_it(
+    vendor: str, app: str, request_fields: dict[str, object], prompt: str | None
+) -> None:
+    job = replace(succeeded(), vendor=vendor, app=app, request=request_fields)
+    assert prompt_of(job) == prompt
 
 
 def test_manifest_lists_objects_and_skips_without_signatures_or_text_bodies() -> None:

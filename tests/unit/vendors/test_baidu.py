@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_aigc.exceptions import (
-    BAIDU_TOKEN_ERROR_CODES,
     AigcAuthError,
     AigcContentRejectedError,
     AigcError,
@@ -231,9 +230,11 @@ def test_parse_token_server_failure_is_retryable() -> None:
 
 # --- submit -------------------------------------------------------------------------------------
 
+TOKEN = baidu.AccessToken("24.tok", expires_at=0.0)
+
 
 def test_build_submit_omits_none_and_marks_token_secret() -> None:
-    request = baidu.build_submit("txt2imgv2", {"prompt": "睡莲", "image": None, "image_num": 2}, "24.tok")
+    request = baidu.build_submit("txt2imgv2", {"prompt": "睡莲", "image": None, "image_num": 2}, TOKEN, 0.0)
     assert (request.method, request.path) == ("POST", "/rpc/2.0/ernievilg/v1/txt2imgv2")
     assert dict(request.params) == {"access_token": "24.tok"}
     assert request.json == {"prompt": "睡莲", "image_num": 2}
@@ -242,7 +243,7 @@ def test_build_submit_omits_none_and_marks_token_secret() -> None:
 
 def test_build_submit_rejects_unknown_app() -> None:
     with pytest.raises(AigcInvalidRequestError, match="txt2imgv2"):
-        baidu.build_submit("txt2img", {"prompt": "睡莲"}, "24.tok")
+        baidu.build_submit("txt2img", {"prompt": "睡莲"}, TOKEN, 0.0)
 
 
 def test_parse_submit_document_example() -> None:
@@ -299,7 +300,7 @@ def test_error_envelope_maps_every_code(code: int, expected: type[AigcError], as
         assert (raised.value.vendor, raised.value.code) == ("baidu", str(code))
         assert "some message" in str(raised.value)
         # The hook refreshes the token once on exactly these codes.
-        assert (raised.value.code in BAIDU_TOKEN_ERROR_CODES) == (code in (110, 111))
+        assert (raised.value.code in baidu.TOKEN_ERROR_CODES) == (code in (110, 111))
 
 
 def test_error_envelope_on_non_2xx_still_uses_the_code() -> None:
@@ -325,7 +326,7 @@ def test_non_json_success_body_is_server_error_quoting_it() -> None:
 
 
 def test_build_status_sends_task_id_as_string() -> None:
-    request = baidu.build_status("1659384536691865192", "24.tok")
+    request = baidu.build_status("1659384536691865192", "txt2imgv2", TOKEN, 0.0)
     assert (request.method, request.path) == ("POST", "/rpc/2.0/ernievilg/v1/getImgv2")
     assert request.json == {"task_id": "1659384536691865192"}
     assert dict(request.params) == {"access_token": "24.tok"}
