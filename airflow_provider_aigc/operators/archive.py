@@ -16,8 +16,8 @@ from airflow_provider_aigc.archive.keys import DEFAULT_KEY_TEMPLATE, normalise_p
 from airflow_provider_aigc.archive.outcome import ArchiveOutcome
 from airflow_provider_aigc.archive.url_policy import UrlPolicy
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError
+from airflow_provider_aigc.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.models import JobState, JobStatus
-from airflow_provider_aigc.operators.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.operators.links import MANIFEST_URI_XCOM_KEY, AigcManifestLink
 
 if TYPE_CHECKING:

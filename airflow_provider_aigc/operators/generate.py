@@ -23,10 +23,10 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 from airflow.sdk.execution_time.context import NEVER_EXPIRE
 
 from airflow_provider_aigc.exceptions import EXCEPTION_CLASSES, AigcError, AigcJobFailedError
+from airflow_provider_aigc.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.hooks.retry import DeadlineReached
 from airflow_provider_aigc.models import JobRef, JobState, JobStatus
 from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator
-from airflow_provider_aigc.operators.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.operators.generate_state import GENERATE_STATE_KEY, GenerateRecord
 from airflow_provider_aigc.operators.job_state import JOB_STATE_KEY, SavedJob, read_state
 from airflow_provider_aigc.operators.submit import (

@@ -26,10 +26,10 @@ from airflow_provider_aigc.exceptions import (
     AigcSubmitUnconfirmedError,
     AigcUnknownJobError,
 )
+from airflow_provider_aigc.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.hooks import hook_class_for
 from airflow_provider_aigc.hooks.base import SUBMIT_UNCONFIRMED
 from airflow_provider_aigc.models import JobRef, JobState, JobStatus, utc_now_iso
-from airflow_provider_aigc.operators.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.operators.job_state import (
     JOB_STATE_KEY,
     Intent,
