@@ -154,10 +154,6 @@ class Payload:
         value: list[Any] | None = self._get(obj, key, (list,), "a list")
         return value
 
-    def get_list(self, obj: Mapping[str, Any], key: str) -> list[Any]:
-        value: list[Any] = self._required(self.opt_list(obj, key), key)
-        return value
-
     def opt_str(self, obj: Mapping[str, Any], key: str) -> str | None:
         value: str | None = self._get(obj, key, (str,), "a string")
         return value
@@ -181,10 +177,6 @@ class Payload:
         except OverflowError:
             raise self.malformed(f"field {key!r} is out of range") from None
 
-    def opt_bool(self, obj: Mapping[str, Any], key: str) -> bool | None:
-        value: bool | None = self._get(obj, key, (bool,), "a boolean")
-        return value
-
     def opt_code(self, obj: Mapping[str, Any], key: str) -> str | None:
         """A vendor code given as an integer or a string, normalised to its string form."""
         value: int | str | None = self._get(obj, key, (int, str), "a code")
@@ -198,12 +190,6 @@ class Payload:
         """A list item (or other nested value) that must be a JSON object."""
         if not isinstance(value, Mapping):
             raise self.malformed(f"{what} should be an object, got {type(value).__name__}")
-        return value
-
-    def as_str(self, value: Any, what: str) -> str:
-        """A list item (or other nested value) that must be a string."""
-        if not isinstance(value, str):
-            raise self.malformed(f"{what} should be a string, got {type(value).__name__}")
         return value
 
     def as_non_blank(self, value: Any, what: str) -> str:
