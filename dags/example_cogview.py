@@ -1,9 +1,11 @@
 """
-### Zhipu CogView: prompt in, four archived images out
+### Zhipu CogView: prompt in, four archived images out, in one task
 
-`submit` buys one CogView job for the run's `prompt` (validated before the paid call), `wait`
-follows it from the triggerer without holding a worker slot (CogView takes minutes), and `archive`
-streams the images into S3 before the vendor's URLs expire, writing `manifest.json` last.
+`generate` (`CogViewToS3Operator`) buys one CogView job for the run's `prompt` (validated before
+the paid call), defers to the triggerer while CogView works (minutes, without holding a worker
+slot), then streams the images into S3 before the vendor's URLs expire, writing `manifest.json`
+last, and returns the archived objects. A retry resumes from the task's state: it never buys the
+job again, never waits again for a finished job and never copies a complete archive again.
 
 Connections: `aigc_zhipu_default` (CogView) and `aws_default` (S3). The bucket is the environment
 variable `AIGC_ARCHIVE_BUCKET` (default `aigc-archive`); objects land under
@@ -16,11 +18,9 @@ import os
 
 from airflow.sdk import DAG, Param
 
-from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator
-from airflow_provider_aigc.operators.submit import CogViewSubmitOperator
-from airflow_provider_aigc.sensors.job import AigcJobSensor
+from airflow_provider_aigc.operators.generate import CogViewToS3Operator
 
-# Read when the file is parsed (not templated), so the archive task can declare its S3 asset.
+# Read when the file is parsed (not templated), so the task can declare its S3 asset.
 ARCHIVE_BUCKET = os.environ.get("AIGC_ARCHIVE_BUCKET", "aigc-archive")
 
 with DAG(
@@ -37,11 +37,9 @@ with DAG(
     tags=["aigc", "example", "zhipu"],
     doc_md=__doc__,
 ):
-    submit = CogViewSubmitOperator(task_id="submit", query="{{ params.prompt }}")
-    wait = AigcJobSensor(task_id="wait", job=submit.output)
-    archive = AigcArchiveToS3Operator(
-        task_id="archive",
-        job=wait.output,
+    CogViewToS3Operator(
+        task_id="generate",
+        query="{{ params.prompt }}",
         s3_bucket=ARCHIVE_BUCKET,
         # Manual runs may have no logical date (no `ds`) in Airflow 3; run_after is always set.
         s3_key_prefix="cogview/{{ dag_run.run_after | ds }}",

@@ -1,9 +1,10 @@
 """
-### Jumdata AI drawing: prompt and style in, archived images out
+### Jumdata AI drawing: prompt and style in, archived images out, in one task
 
-`submit` buys one drawing job (`num` images in one of the vendor's 17 styles, each image billed),
-`wait` follows it from the triggerer, and `archive` copies the images into S3 with their
-`manifest.json`, so they outlive the vendor's three-month URLs.
+`generate` (`JumdataDrawToS3Operator`) buys one drawing job (`num` images in one of the vendor's
+17 styles, each image billed), waits for it in the triggerer, then copies the images into S3 with
+their `manifest.json`, so they outlive the vendor's three-month URLs. A retry resumes from the
+task's state and never buys the drawing twice.
 
 Connections: `aigc_jumdata_default` (appId / appSecret) and `aws_default`. The bucket is the
 environment variable `AIGC_ARCHIVE_BUCKET` (default `aigc-archive`); objects land under
@@ -16,12 +17,10 @@ import os
 
 from airflow.sdk import DAG, Param
 
-from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator
-from airflow_provider_aigc.operators.submit import JumdataDrawSubmitOperator
-from airflow_provider_aigc.sensors.job import AigcJobSensor
+from airflow_provider_aigc.operators.generate import JumdataDrawToS3Operator
 from airflow_provider_aigc.vendors.jumdata import MAX_IMAGES, MAX_TEXT_LENGTH, MIN_IMAGES, RESOLUTIONS, STYLES
 
-# Read when the file is parsed (not templated), so the archive task can declare its S3 asset.
+# Read when the file is parsed (not templated), so the task can declare its S3 asset.
 ARCHIVE_BUCKET = os.environ.get("AIGC_ARCHIVE_BUCKET", "aigc-archive")
 
 with DAG(
@@ -48,17 +47,12 @@ with DAG(
     tags=["aigc", "example", "jumdata"],
     doc_md=__doc__,
 ):
-    submit = JumdataDrawSubmitOperator(
-        task_id="submit",
+    JumdataDrawToS3Operator(
+        task_id="generate",
         text="{{ params.text }}",
         style="{{ params.style }}",
         resolution="{{ params.resolution }}",
         num="{{ params.num }}",
-    )
-    wait = AigcJobSensor(task_id="wait", job=submit.output)
-    archive = AigcArchiveToS3Operator(
-        task_id="archive",
-        job=wait.output,
         s3_bucket=ARCHIVE_BUCKET,
         # Manual runs may have no logical date (no `ds`) in Airflow 3; run_after is always set.
         s3_key_prefix="jumdata/{{ dag_run.run_after | ds }}",

@@ -1,5 +1,9 @@
 """
-### Zhipu news generation: topic in, archived article out
+### Zhipu news generation: topic in, archived article out, as three tasks
+
+The three-task chain, for pipelines that want each step on its own (a job bought elsewhere, a
+different archive, a human look between the steps); `NewsGenerateToS3Operator` does the same in
+one task, like the other examples.
 
 `submit` asks Zhipu to write a Chinese news article of at most `max_length` characters about the
 run's `topic`, `wait` follows the job from the triggerer, and `archive` stores the article in S3 as

@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 from demo_archive import ArchivedJob, ArchiveMismatchError, read_archive
 
+from airflow_provider_aigc.operators.generate import GENERATE_STATE_KEY, PURCHASES_XCOM_KEY
+
 if TYPE_CHECKING:
     from tests.conftest import S3Server, SimulatorServer
     from tests.integration.conftest import AirflowHarness, DagTestRun
@@ -86,12 +88,21 @@ def examples(airflow: AirflowHarness, simulator: SimulatorServer, s3: S3Server) 
         simulator.reset(config=True)
 
 
+def finished_job(run: DagTestRun, wait: str, map_index: int = -1) -> dict[str, Any]:
+    """The JobStatus the archive step archived: the sensor's XCom, or what a one-task operator
+    recorded in its task state."""
+    if wait == "generate":
+        status: dict[str, Any] = run.task_state_store(wait, map_index)[GENERATE_STATE_KEY]["finished"]
+        return status
+    return dict(run.xcom(wait, map_index))
+
+
 def assert_archive_is_the_job(
     run: DagTestRun, job: ArchivedJob, wait: str, archive: str, map_index: int = -1
 ) -> None:
-    """The manifest describes the job the sensor returned, lists every output, and is what the
-    archive task returned."""
-    status = run.xcom(wait, map_index)
+    """The manifest describes the job the sensor (or the one task) waited for, lists every output,
+    and is what the archive task returned."""
+    status = finished_job(run, wait, map_index)
     manifest = job.manifest
     assert (manifest["vendor"], manifest["app"], manifest["job_id"]) == (
         status["vendor"],
@@ -132,8 +143,12 @@ def test_image_example_archives_every_image(
 ) -> None:
     run, (job,) = examples.archive(s3, dag_id)
 
-    assert_archive_is_the_job(run, job, "wait", "archive")
+    assert set(run.task_states()) == {("generate", -1)}
+    assert_archive_is_the_job(run, job, "generate", "generate")
     assert_images(job, images)
+    purchases = run.xcom("generate", key=PURCHASES_XCOM_KEY)
+    assert [item["job_id"] for item in purchases["jobs"]] == [job.manifest["job_id"]]
+    assert purchases["resubmits"] == 0
     conf = CONFS[dag_id]
     assert job.prompt == conf.get("prompt", conf.get("text"))
 

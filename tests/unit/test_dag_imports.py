@@ -1,35 +1,49 @@
-"""The example DAGs load in Airflow's own DagBag, read as submit >> wait >> archive, and their
-default params pass the vendors' documented limits (so a first run does not fail on validation)."""
+"""The example DAGs load in Airflow's own DagBag, read as one generate-to-S3 task or as
+submit >> wait >> archive, and their default params pass the vendors' documented limits (so a
+first run does not fail on validation)."""
 
 from __future__ import annotations
 
 import importlib
+from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator
+from airflow_provider_aigc.operators.generate import (
+    AigcGenerateToS3Operator,
+    CogViewToS3Operator,
+    ErnieVilgToS3Operator,
+    JumdataDrawToS3Operator,
+)
 from airflow_provider_aigc.operators.submit import (
     AigcSubmitOperator,
     CogViewSubmitOperator,
-    ErnieVilgSubmitOperator,
-    JumdataDrawSubmitOperator,
     NewsGenerateSubmitOperator,
 )
 from airflow_provider_aigc.sensors.job import AigcJobSensor
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 
-SINGLE_JOB_DAGS = {
-    "example_cogview": CogViewSubmitOperator,
-    "example_news": NewsGenerateSubmitOperator,
-    "example_ernie_vilg": ErnieVilgSubmitOperator,
-    "example_jumdata": JumdataDrawSubmitOperator,
+# One task from prompt to archive (the common case) ...
+ONE_TASK_DAGS: dict[str, type[AigcGenerateToS3Operator]] = {
+    "example_cogview": CogViewToS3Operator,
+    "example_ernie_vilg": ErnieVilgToS3Operator,
+    "example_jumdata": JumdataDrawToS3Operator,
 }
+# ... and the three-task chain.
+CHAIN_DAGS: dict[str, type[AigcSubmitOperator]] = {"example_news": NewsGenerateSubmitOperator}
+SINGLE_JOB_DAGS = {**ONE_TASK_DAGS, **CHAIN_DAGS}
+# The task whose request is validated and whose archive declares the asset.
+SUBMIT_TASK = {dag_id: "generate" for dag_id in ONE_TASK_DAGS} | {dag_id: "submit" for dag_id in CHAIN_DAGS}
+ARCHIVE_TASK = {dag_id: "generate" for dag_id in ONE_TASK_DAGS} | {dag_id: "archive" for dag_id in CHAIN_DAGS}
 PIPELINE = "daily_content_pipeline"
 HUMAN_REVIEW = "example_human_review"
+PUBLISH_ON_ASSET = "example_publish_on_asset"
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +58,27 @@ def test_every_file_loads_without_import_errors(dagbag: DagBag) -> None:
 def test_each_file_defines_one_dag_named_after_it(dagbag: DagBag) -> None:
     """scripts/demo.py runs `airflow dags test <file stem>` for every file in dags/."""
     stems = {path.stem for path in DAGS_FOLDER.glob("*.py")}
-    assert set(dagbag.dag_ids) == stems == {*SINGLE_JOB_DAGS, PIPELINE, HUMAN_REVIEW}
+    assert set(dagbag.dag_ids) == stems == {*SINGLE_JOB_DAGS, PIPELINE, HUMAN_REVIEW, PUBLISH_ON_ASSET}
     for dag_id, dag in dagbag.dags.items():
         assert Path(dag.fileloc).stem == dag_id
 
 
-@pytest.mark.parametrize("dag_id", sorted(SINGLE_JOB_DAGS))
+@pytest.mark.parametrize("dag_id", sorted(ONE_TASK_DAGS))
+def test_example_is_one_deferrable_task_from_prompt_to_archive(dagbag: DagBag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    assert set(dag.task_dict) == {"generate"}
+    generate = dag.task_dict["generate"]
+    assert isinstance(generate, ONE_TASK_DAGS[dag_id])
+    assert generate.deferrable
+    assert dag.schedule is None
+
+
+@pytest.mark.parametrize("dag_id", sorted(CHAIN_DAGS))
 def test_example_reads_submit_wait_archive(dagbag: DagBag, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]
     assert set(dag.task_dict) == {"submit", "wait", "archive"}
     submit, wait, archive = (dag.task_dict[task_id] for task_id in ("submit", "wait", "archive"))
-    assert isinstance(submit, SINGLE_JOB_DAGS[dag_id])
+    assert isinstance(submit, CHAIN_DAGS[dag_id])
     assert isinstance(wait, AigcJobSensor)
     assert isinstance(archive, AigcArchiveToS3Operator)
     assert wait.deferrable
@@ -100,7 +124,8 @@ def test_every_dag_is_documented_and_tagged(dagbag: DagBag) -> None:
 )
 def test_archive_declares_its_s3_asset(dagbag: DagBag, dag_id: str, asset_uri: str) -> None:
     """A static bucket (not a template) lets downstream DAGs schedule on the archive."""
-    archive = dagbag.dags[dag_id].task_dict["archive"]
+    archive = dagbag.dags[dag_id].task_dict[ARCHIVE_TASK[dag_id]]
+    assert isinstance(archive, AigcArchiveToS3Operator)
     assert archive.s3_bucket == "aigc-archive"
     assert [asset.uri for asset in archive.outlets] == [asset_uri]
 
@@ -114,14 +139,18 @@ def test_pipeline_archives_each_story_under_one_prefix(dagbag: DagBag) -> None:
 
 
 def _validate_defaults(submit: AigcSubmitOperator, params: dict[str, Any]) -> dict[str, Any]:
-    submit.render_template_fields({"params": params})  # type: ignore[arg-type]
+    # A one-task operator renders its archive prefix too, from the run's run_after.
+    dag_run = SimpleNamespace(run_after=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    submit.render_template_fields({"params": params, "dag_run": dag_run})  # type: ignore[arg-type]
     vendor = importlib.import_module(f"airflow_provider_aigc.vendors.{submit.vendor}")
     return dict(vendor.validate(submit.app, submit.params_for_request()))
 
 
 def test_default_params_pass_vendor_validation(dagbag: DagBag) -> None:
     requests = {
-        dag_id: _validate_defaults(dagbag.dags[dag_id].task_dict["submit"], dagbag.dags[dag_id].params.dump())
+        dag_id: _validate_defaults(
+            dagbag.dags[dag_id].task_dict[SUBMIT_TASK[dag_id]], dagbag.dags[dag_id].params.dump()
+        )
         for dag_id in SINGLE_JOB_DAGS
     }
     assert requests["example_cogview"]["query"] == dagbag.dags["example_cogview"].params["prompt"]
