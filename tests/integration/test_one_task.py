@@ -65,3 +65,28 @@ def test_one_task_buys_once_archives_and_its_retry_neither_buys_nor_copies(
     purchases = run.xcom("generate", key=PURCHASES_XCOM_KEY)
     assert [item["job_id"] for item in purchases["jobs"]] == [job["job_id"]]
     assert purchases["billed_units"] == archived.manifest.get("billed_units", 1)
+
+
+def test_a_model_failure_is_bought_again_once_and_both_purchases_are_billed(
+    airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server
+) -> None:
+    speed = float(sim.config({})["speed"])
+    sim.config({"latency": {"cogview": 1.0 * speed}})
+    sim.config({"faults": {"zhipu": {"submit": {"job_failure": {"next": 1}}}}})  # the first job fails
+    bucket = s3.make_bucket("one-task-resubmit")
+
+    run = airflow.run_dag("it_one_task_resubmit", dags_folder=DAGS, env={"AIGC_ARCHIVE_BUCKET": bucket})
+
+    assert run.returncode == 0, run.output_tail()
+    assert run.try_numbers() == {("generate", -1): 2}
+    failed, bought = (job["job_id"] for job in sim.stats()["vendors"]["zhipu"]["submissions"]["jobs"])
+    (archived,) = read_archive(s3.client, bucket)
+    assert archived.manifest["job_id"] == bought
+    purchases = run.xcom("generate", key=PURCHASES_XCOM_KEY)
+    assert [(item["job_id"], item["state"]) for item in purchases["jobs"]] == [
+        (failed, "FAILED"),
+        (bought, "SUCCEEDED"),
+    ]
+    assert purchases["resubmits"] == 1
+    assert purchases["billed_units"] == sum(item["billed_units"] for item in purchases["jobs"])
+    assert run.task_state_store("generate")[GENERATE_STATE_KEY]["resubmits"] == 1
