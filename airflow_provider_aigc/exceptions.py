@@ -137,6 +137,13 @@ class AigcUnknownJobError(AigcError):
     fail_fast = True
 
 
+class DeadlineReached(AigcError):
+    """The caller's deadline passed before the call could succeed (``__cause__``: the last failure).
+
+    Sensors and triggers turn it into their timeout outcome; it is never retried.
+    """
+
+
 EXCEPTION_CLASSES: dict[str, type[AigcError]] = {
     cls.__name__: cls
     for cls in (
@@ -152,21 +159,20 @@ EXCEPTION_CLASSES: dict[str, type[AigcError]] = {
         AigcJobConflictError,
         AigcOutputExpiredError,
         AigcUnknownJobError,
+        DeadlineReached,
     )
 }
 
 
-def error_for_http_status(
-    vendor: str, status: int, body: object, retry_after: float | None = None
-) -> AigcError:
+def error_for_http_status(vendor: str, status: int, body: object) -> AigcError:
     """Classify a non-2xx HTTP answer that carries no vendor code we could read."""
     detail = f"{vendor} answered HTTP {status}: {trim(body)}"
     if status in (401, 403):
         return AigcAuthError(f"{detail}. Check the connection's credentials.", vendor=vendor, code=status)
     if status == 429:
-        return AigcRateLimitError(detail, vendor=vendor, code=status, retry_after=retry_after)
+        return AigcRateLimitError(detail, vendor=vendor, code=status)
     if status in (400, 404, 405, 413, 414, 422):
         return AigcInvalidRequestError(
             f"{detail}. Check the request and the connection's host (base URL).", vendor=vendor, code=status
         )
-    return AigcServerError(detail, vendor=vendor, code=status, retry_after=retry_after)
+    return AigcServerError(detail, vendor=vendor, code=status)

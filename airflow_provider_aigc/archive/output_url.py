@@ -20,6 +20,7 @@ from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError
+from airflow_provider_aigc.urls import without_query
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -71,12 +72,12 @@ class OutputUrl:
     @property
     def public(self) -> str:
         """The URL without its query string (the signature): safe for logs, errors and manifests."""
-        return f"{self.scheme}://{self.netloc}{self.target.split('?', 1)[0]}"
+        return f"{self.scheme}://{self.netloc}{without_query(self.target)}"
 
 
 def shown(url: str) -> str:
     """A refused URL as it may appear in an error: no query, fragment or user info; escaped."""
-    text = re.split(r"[?#]", url, maxsplit=1)[0]
+    text = without_query(url)
     scheme, separator, rest = text.partition("://")
     if separator:
         authority, slash, path = rest.partition("/")

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_aigc.exceptions import AigcAuthError, AigcError
 from airflow_provider_aigc.hooks.base import AigcHook
-from airflow_provider_aigc.hooks.masking import amask, mask
+from airflow_provider_aigc.hooks.calls import alone, mask
 from airflow_provider_aigc.hooks.tokens import TOKENS, TokenKey
 from airflow_provider_aigc.vendors import baidu
 from airflow_provider_aigc.vendors.baidu import AccessToken
 
 if TYPE_CHECKING:
+    from airflow_provider_aigc.hooks.calls import Call
     from airflow_provider_aigc.hooks.connection import ConnectionSettings
     from airflow_provider_aigc.vendors.base import HttpResponse
 
@@ -31,57 +32,39 @@ class BaiduHook(AigcHook[AccessToken]):
     def test_connection(self) -> tuple[bool, str]:
         """Fetches a fresh access token: the cheapest call that proves the keys work."""
         try:
-            token = self._fetch_token(self._settings())
+            token = self._run(self._fetch_token())
         except AigcError as error:
             return False, error.message
         until = datetime.fromtimestamp(token.expires_at, tz=timezone.utc).isoformat(timespec="seconds")
         return True, f"Baidu issued an access token for these keys (valid until {until})."
 
-    def _credentials(self, settings: ConnectionSettings, app: str) -> AccessToken:
+    def _credentials(self, settings: ConnectionSettings, app: str) -> Call[AccessToken]:
+        """The cached token, else one fetch per key at a time (the rest wait, then reuse it)."""
         key = self._token_key(settings)
         token = TOKENS.valid(key, self._clock())
-        if token is not None:
-            return token
-        with TOKENS.fetch_lock(key):
-            return TOKENS.valid(key, self._clock()) or self._fetch_token(settings)
+        if token is None:
+            token = yield from alone(key, self._cached_or_fetched(key))
+        return token
 
-    async def _acredentials(self, settings: ConnectionSettings, app: str) -> AccessToken:
-        key = self._token_key(settings)
-        token = TOKENS.valid(key, self._clock())
-        if token is not None:
-            return token
-        async with TOKENS.async_fetch_lock(key):
-            token = TOKENS.valid(key, self._clock())
-            if token is not None:
-                return token
-            api_key, secret_key = self._keys(settings)
-            token = await self._aexchange(
-                settings,
-                lambda: baidu.build_token_request(api_key, secret_key),
-                self._parse_token,
-                resend_safe=True,
-            )
-            await amask(token.value)
-            return self._keep(key, token)
+    def _cached_or_fetched(self, key: TokenKey) -> Call[AccessToken]:
+        return TOKENS.valid(key, self._clock()) or (yield from self._fetch_token())
 
-    def _fetch_token(self, settings: ConnectionSettings) -> AccessToken:
+    def _fetch_token(self) -> Call[AccessToken]:
+        settings = yield from self._settings()
         api_key, secret_key = self._keys(settings)
-        token = self._exchange(
+        token = yield from self._exchange(
             settings,
             lambda: baidu.build_token_request(api_key, secret_key),
             self._parse_token,
             resend_safe=True,
         )
-        mask(token.value)
-        return self._keep(self._token_key(settings), token)
+        yield from mask(token.value)
+        TOKENS.store(self._token_key(settings), token)
+        self.log.info("Fetched a Baidu access token (expires in %.0f s)", token.expires_at - self._clock())
+        return token
 
     def _parse_token(self, response: HttpResponse) -> AccessToken:
         return baidu.parse_token(response, self._clock())
-
-    def _keep(self, key: TokenKey, token: AccessToken) -> AccessToken:
-        TOKENS.store(key, token)
-        self.log.info("Fetched a Baidu access token (expires in %.0f s)", token.expires_at - self._clock())
-        return token
 
     def _renew(self, settings: ConnectionSettings, credentials: AccessToken, error: AigcAuthError) -> bool:
         if error.code not in baidu.TOKEN_ERROR_CODES:

@@ -1,10 +1,12 @@
 """``AigcHook``: one Airflow hook shape for every vendor, over the sans-IO ``vendors/`` protocols.
 
-The hook owns what the protocol code must not: the connection, credentials, the sync (requests)
-and async (aiohttp) transports, and the retry policy. The one rule that shapes it: a submit is
-repeated only when the vendor proved it did not take the job (its own envelope refused it, see
-``AigcError.refused``, or the connection never opened), because a resent submit can buy the job
-twice. Any other failed submit (a gateway 5xx, a cut body, a read timeout) is unconfirmed.
+The hook owns what the protocol code must not: the connection, credentials, the transports and
+the retry policy. Each operation is written once, as a ``hooks.calls`` generator that yields its
+I/O; ``_run`` performs it with requests and blocking calls (workers), ``_arun`` with aiohttp and
+awaits (the triggerer). The one rule that shapes it: a submit is repeated only when the vendor
+proved it did not take the job (its own envelope refused it, see ``AigcError.refused``, or the
+connection never opened), because a resent submit can buy the job twice. Any other failed submit
+(a gateway 5xx, a cut body, a read timeout) is unconfirmed.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from abc import ABC, abstractmethod
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
-from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.sdk import BaseHook
+from airflow.sdk.log import amask_secret, mask_secret
 
 from airflow_provider_aigc.exceptions import (
     AigcAuthError,
@@ -28,20 +30,28 @@ from airflow_provider_aigc.exceptions import (
     AigcServerError,
     AigcSubmitUnconfirmedError,
 )
-from airflow_provider_aigc.hooks.connection import ConnectionSettings, OutputPolicy, read_settings
-from airflow_provider_aigc.hooks.masking import amask, mask
-from airflow_provider_aigc.hooks.retry import (
-    Deadline,
-    OnRetry,
-    RetryPolicy,
-    aretrying,
-    parse_retry_after,
-    retry_options,
-    retrying,
+from airflow_provider_aigc.hooks.calls import (
+    Alone,
+    Call,
+    Done,
+    Effect,
+    LookUp,
+    Mask,
+    Pause,
+    advance,
+    answer_to,
+    look_up,
+    loop_lock,
+    mask,
+    retried,
+    thread_lock,
 )
+from airflow_provider_aigc.hooks.connection import ConnectionSettings, OutputPolicy, read_settings
+from airflow_provider_aigc.hooks.retry import Deadline, OnRetry, RetryPolicy, parse_retry_after, retrying
 from airflow_provider_aigc.hooks.session import session_for
 from airflow_provider_aigc.hooks.transport import RequestFailed, asend, describe, new_session, redact, send
 from airflow_provider_aigc.models import JobRef, JobStatus, utc_now_iso
+from airflow_provider_aigc.urls import without_query
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -118,16 +128,14 @@ class AigcHook(BaseHook, ABC, Generic[C]):
 
     # --- public API --------------------------------------------------------------------------
 
-    def validate(
-        self, app: str, params: Mapping[str, Any], settings: ConnectionSettings | None = None
-    ) -> dict[str, Any]:
+    def validate(self, app: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """The exact request a submit sends: ``params`` completed from the connection (e.g. Zhipu's
         ``queue`` extra) and checked once against the vendor's documented limits.
 
         Reads the connection, calls no vendor. What callers fingerprint is what ``submit_request``
         sends, so a changed connection default is a changed request.
         """
-        return self.spec.validate(app, self._with_defaults(settings or self._settings(), params))
+        return self.spec.validate(app, self._with_defaults(self._run(self._settings()), params))
 
     def submit(self, app: str, params: Mapping[str, Any]) -> JobRef:
         """``validate``, then ``submit_request``: one job from raw parameters."""
@@ -142,15 +150,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         other exception, or no return at all (a killed worker, ``AirflowTaskTimeout``) means the job
         may have been bought.
         """
-        settings = self._settings()
-        job_id = self._call(
-            settings,
-            app,
-            lambda credentials: self.spec.build_submit(app, request, credentials, self._clock()),
-            self.spec.parse_submit,
-            resend_safe=False,
-        )
-        return self._job_ref(app, job_id, request)
+        return self._run(self._submit(app, request))
 
     def get_status(self, job_id: str, app: str, *, deadline: float | None = None) -> JobStatus:
         """The job as the vendor reports it now; transient failures are retried.
@@ -158,46 +158,16 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         :param deadline: epoch seconds: requests and pauses are cut to the time left, and
             ``DeadlineReached`` is raised when none is left.
         """
-        settings = self._settings()
-        status = self._call(
-            settings,
-            app,
-            lambda credentials: self.spec.build_status(job_id, app, credentials, self._clock()),
-            self._status_parser(settings, job_id, app),
-            resend_safe=True,
-            deadline=deadline,
-        )
-        return replace(status, conn_id=self.conn_id)
-
-    async def asubmit(self, app: str, params: Mapping[str, Any]) -> JobRef:
-        """``submit`` on an event loop (aiohttp, shared session, non-blocking connection lookup)."""
-        settings = await self._asettings()
-        request = self.validate(app, params, settings)
-        job_id = await self._acall(
-            settings,
-            app,
-            lambda credentials: self.spec.build_submit(app, request, credentials, self._clock()),
-            self.spec.parse_submit,
-            resend_safe=False,
-        )
-        return self._job_ref(app, job_id, request)
+        return self._run(self._status(job_id, app, deadline))
 
     async def aget_status(self, job_id: str, app: str, *, deadline: float | None = None) -> JobStatus:
-        """``get_status`` on an event loop; what the trigger polls with."""
-        settings = await self._asettings()
-        status = await self._acall(
-            settings,
-            app,
-            lambda credentials: self.spec.build_status(job_id, app, credentials, self._clock()),
-            self._status_parser(settings, job_id, app),
-            resend_safe=True,
-            deadline=deadline,
-        )
-        return replace(status, conn_id=self.conn_id)
+        """``get_status`` on an event loop (aiohttp, shared session, non-blocking connection lookup);
+        what the trigger polls with."""
+        return await self._arun(self._status(job_id, app, deadline))
 
     def output_policy(self) -> OutputPolicy:
         """Which output hosts the archive step may fetch from, and the URL lifetime to assume."""
-        return self._settings().output_policy
+        return self._run(self._settings()).output_policy
 
     @abstractmethod
     def test_connection(self) -> tuple[bool, str]:
@@ -212,12 +182,9 @@ class AigcHook(BaseHook, ABC, Generic[C]):
     # --- vendor specifics --------------------------------------------------------------------
 
     @abstractmethod
-    def _credentials(self, settings: ConnectionSettings, app: str) -> C:
-        """The credentials one call of ``app`` needs (may call the vendor, e.g. for a token)."""
-
-    async def _acredentials(self, settings: ConnectionSettings, app: str) -> C:
-        """``_credentials`` from an event loop; the default suits credentials computed locally."""
-        return self._credentials(settings, app)
+    def _credentials(self, settings: ConnectionSettings, app: str) -> Call[C]:
+        """The credentials one call of ``app`` needs: a call, as acquiring them may itself call the
+        vendor (Baidu's token); credentials computed locally are ``calls.local(value)``."""
 
     @abstractmethod
     def _secrets(self, credentials: C) -> tuple[str, ...]:
@@ -231,39 +198,48 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         """Parameters completed from the connection (e.g. the Zhipu queue); the default adds nothing."""
         return params
 
-    # --- connection --------------------------------------------------------------------------
+    # --- the operations, once ----------------------------------------------------------------
 
-    def _settings(self) -> ConnectionSettings:
+    def _submit(self, app: str, request: Mapping[str, Any]) -> Call[JobRef]:
+        settings = yield from self._settings()
+        job_id = yield from self._call(
+            settings,
+            app,
+            lambda credentials: self.spec.build_submit(app, request, credentials, self._clock()),
+            self.spec.parse_submit,
+            resend_safe=False,
+        )
+        return self._job_ref(app, job_id, request)
+
+    def _status(self, job_id: str, app: str, deadline: float | None) -> Call[JobStatus]:
+        settings = yield from self._settings()
+        status = yield from self._call(
+            settings,
+            app,
+            lambda credentials: self.spec.build_status(job_id, app, credentials, self._clock()),
+            self._status_parser(settings, job_id, app),
+            resend_safe=True,
+            deadline=deadline,
+        )
+        return replace(status, conn_id=self.conn_id)
+
+    def _settings(self) -> Call[ConnectionSettings]:
         """The connection, read once per hook instance; its credentials masked at once."""
         if self._resolved is None:
-            conn = self.get_connection(self.conn_id)
-            settings = self._read(conn, conn.extra_dejson)
-            mask(*settings.secrets())
+            conn, extra = yield from look_up(self.conn_id)
+            settings = read_settings(
+                self.conn_id,
+                host=conn.host,
+                port=conn.port,
+                schema=conn.schema,
+                login=conn.login,
+                password=conn.password,
+                extra=extra,
+                default_base_url=self.spec.default_base_url,
+            )
+            yield from mask(*settings.secrets())
             self._resolved = settings
         return self._resolved
-
-    async def _asettings(self) -> ConnectionSettings:
-        """``_settings`` without blocking the event loop (the triggerer's)."""
-        if self._resolved is None:
-            conn = await get_async_connection(self.conn_id, hook=self)
-            settings = self._read(conn, await get_async_extra_dejson(conn))
-            await amask(*settings.secrets())
-            self._resolved = settings
-        return self._resolved
-
-    def _read(self, conn: Any, extra: Mapping[str, Any]) -> ConnectionSettings:
-        return read_settings(
-            self.conn_id,
-            host=conn.host,
-            port=conn.port,
-            schema=conn.schema,
-            login=conn.login,
-            password=conn.password,
-            extra=extra,
-            default_base_url=self.spec.default_base_url,
-        )
-
-    # --- calls -------------------------------------------------------------------------------
 
     def _call(
         self,
@@ -274,64 +250,30 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         *,
         resend_safe: bool,
         deadline: float | None = None,
-    ) -> T:
+    ) -> Call[T]:
         """A call with credentials: retried per policy, and repeated once with fresh credentials
         when the vendor says they expired."""
-        credentials = self._masked_credentials(settings, app)
-        try:
+
+        def once(credentials: C) -> Call[T]:
             return self._exchange(
                 settings, lambda: build(credentials), parse, resend_safe=resend_safe, deadline=deadline
             )
-        except AigcAuthError as error:
-            if not self._renewing(settings, credentials, error):
-                raise
-        credentials = self._masked_credentials(settings, app)
-        return self._exchange(
-            settings, lambda: build(credentials), parse, resend_safe=resend_safe, deadline=deadline
-        )
 
-    async def _acall(
-        self,
-        settings: ConnectionSettings,
-        app: str,
-        build: Callable[[C], HttpRequest],
-        parse: Callable[[HttpResponse], T],
-        *,
-        resend_safe: bool,
-        deadline: float | None = None,
-    ) -> T:
-        """``_call`` on an event loop."""
-        credentials = await self._amasked_credentials(settings, app)
+        credentials = yield from self._masked_credentials(settings, app)
         try:
-            return await self._aexchange(
-                settings, lambda: build(credentials), parse, resend_safe=resend_safe, deadline=deadline
-            )
+            return (yield from once(credentials))
         except AigcAuthError as error:
-            if not self._renewing(settings, credentials, error):
+            if not self._renew(settings, credentials, error):
                 raise
-        credentials = await self._amasked_credentials(settings, app)
-        return await self._aexchange(
-            settings, lambda: build(credentials), parse, resend_safe=resend_safe, deadline=deadline
-        )
+            self.log.warning("%s rejected the credentials (%s); renewing them once", self.vendor, error.code)
+        credentials = yield from self._masked_credentials(settings, app)
+        return (yield from once(credentials))
 
-    def _masked_credentials(self, settings: ConnectionSettings, app: str) -> C:
+    def _masked_credentials(self, settings: ConnectionSettings, app: str) -> Call[C]:
         """``_credentials``, their derived secrets registered with the masker before any use."""
-        credentials = self._credentials(settings, app)
-        mask(*self._secrets(credentials))
+        credentials = yield from self._credentials(settings, app)
+        yield from mask(*self._secrets(credentials))
         return credentials
-
-    async def _amasked_credentials(self, settings: ConnectionSettings, app: str) -> C:
-        """``_masked_credentials`` on an event loop."""
-        credentials = await self._acredentials(settings, app)
-        await amask(*self._secrets(credentials))
-        return credentials
-
-    def _renewing(self, settings: ConnectionSettings, credentials: C, error: AigcAuthError) -> bool:
-        """Whether ``_renew`` lets the call be repeated once with fresh credentials (logged if so)."""
-        if not self._renew(settings, credentials, error):
-            return False
-        self.log.warning("%s rejected the credentials (%s); renewing them once", self.vendor, error.code)
-        return True
 
     def _exchange(
         self,
@@ -341,51 +283,21 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         *,
         resend_safe: bool,
         deadline: float | None = None,
-    ) -> T:
+    ) -> Call[T]:
         """Build, send and parse, with retries; ``build`` runs per attempt (fresh timestamps)."""
         limit = Deadline(deadline, self._clock)
 
-        def attempt() -> T:
+        def attempt() -> Call[T]:
             timeout = limit.timeout(settings.timeout)
-            request = self._prepare(build)
-            try:
-                response = send(self._requests_session(), settings.base_url, request, timeout)
-            except RequestFailed as failure:
-                raise self._no_answer(settings, request, failure, resend_safe=resend_safe) from None
-            return self._parse(request, response, parse, resend_safe=resend_safe)
+            request = build()
+            self.log.debug("%s %s", self.vendor, describe(request))
+            answer = yield from answer_to(settings.base_url, request, timeout)
+            if isinstance(answer, RequestFailed):
+                raise self._no_answer(settings, request, answer, resend_safe=resend_safe)
+            return self._parse(request, answer, parse, resend_safe=resend_safe)
 
-        result: T = retrying(self._retry_options(settings, limit), self._sleep)(attempt)
-        return result
-
-    async def _aexchange(
-        self,
-        settings: ConnectionSettings,
-        build: Callable[[], HttpRequest],
-        parse: Callable[[HttpResponse], T],
-        *,
-        resend_safe: bool,
-        deadline: float | None = None,
-    ) -> T:
-        """``_exchange`` over the loop's shared aiohttp session."""
-        limit = Deadline(deadline, self._clock)
-
-        async def attempt() -> T:
-            timeout = limit.timeout(settings.timeout)
-            request = self._prepare(build)
-            try:
-                response = await asend(session_for(settings.base_url), settings.base_url, request, timeout)
-            except RequestFailed as failure:
-                raise self._no_answer(settings, request, failure, resend_safe=resend_safe) from None
-            return self._parse(request, response, parse, resend_safe=resend_safe)
-
-        result: T = await aretrying(self._retry_options(settings, limit), self._async_sleep)(attempt)
-        return result
-
-    def _prepare(self, build: Callable[[], HttpRequest]) -> HttpRequest:
-        """One attempt's request, logged without its secrets."""
-        request = build()
-        self.log.debug("%s %s", self.vendor, describe(request))
-        return request
+        policy = RetryPolicy(max_retries=settings.max_retries)
+        return (yield from retried(retrying(policy, limit, self._rng, self._retry_logger(settings)), attempt))
 
     def _no_answer(
         self, settings: ConnectionSettings, request: HttpRequest, failure: RequestFailed, *, resend_safe: bool
@@ -416,7 +328,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         malformed body) may mean the job was accepted, so it becomes ``AigcSubmitUnconfirmedError``.
         """
         if 300 <= response.status < 400:
-            target = urlsplit(response.headers.get("location", ""))._replace(query="", fragment="").geturl()
+            target = without_query(response.headers.get("location", ""))
             raise AigcInvalidRequestError(
                 f"{self.vendor} answered HTTP {response.status} to {request.method} {request.path},"
                 f" redirecting to {redact(target, request) or 'nowhere'}; set the connection's host to"
@@ -437,12 +349,6 @@ class AigcHook(BaseHook, ABC, Generic[C]):
                 f"{error.message}; {_NOT_RESUBMITTED}", vendor=self.vendor, code=SUBMIT_UNCONFIRMED
             ) from error
 
-    def _retry_options(self, settings: ConnectionSettings, deadline: Deadline) -> dict[str, Any]:
-        """One call's retry predicate, wait and stop (tenacity), the same for sync and async."""
-        return retry_options(
-            RetryPolicy(max_retries=settings.max_retries), deadline, self._rng, self._retry_logger(settings)
-        )
-
     def _retry_logger(self, settings: ConnectionSettings) -> OnRetry:
         def log_retry(error: AigcError, retry_number: int, delay: float) -> None:
             self.log.warning(
@@ -456,6 +362,64 @@ class AigcHook(BaseHook, ABC, Generic[C]):
             )
 
         return log_retry
+
+    # --- the two drivers: the only code that differs between sync and async -----------------
+
+    def _run(self, call: Call[T]) -> T:
+        """Perform ``call`` with blocking I/O (a worker)."""
+        step = advance(call, None)
+        while not isinstance(step, Done):
+            step = advance(call, self._perform(step))
+        return step.value
+
+    async def _arun(self, call: Call[T]) -> T:
+        """Perform ``call`` on the running event loop (the triggerer): nothing blocks it."""
+        step = advance(call, None)
+        while not isinstance(step, Done):
+            step = advance(call, await self._aperform(step))
+        return step.value
+
+    def _perform(self, effect: Effect) -> object:
+        """One effect, with blocking I/O."""
+        if isinstance(effect, Pause):
+            self._sleep(effect.seconds)
+        elif isinstance(effect, Mask):
+            for value in effect.values:
+                mask_secret(value)
+        elif isinstance(effect, LookUp):
+            conn = self.get_connection(effect.conn_id)
+            return conn, conn.extra_dejson
+        elif isinstance(effect, Alone):
+            with thread_lock(effect.key):
+                return self._run(effect.call)
+        else:
+            try:
+                return send(self._requests_session(), effect.base_url, effect.request, effect.timeout)
+            except RequestFailed as failure:
+                return failure
+        return None
+
+    async def _aperform(self, effect: Effect) -> object:
+        """One effect, awaited: the event loop is never blocked."""
+        if isinstance(effect, Pause):
+            await self._async_sleep(effect.seconds)
+        elif isinstance(effect, Mask):
+            for value in effect.values:
+                await amask_secret(value)
+        elif isinstance(effect, LookUp):
+            conn = await get_async_connection(effect.conn_id, hook=self)
+            return conn, await get_async_extra_dejson(conn)
+        elif isinstance(effect, Alone):
+            async with loop_lock(effect.key):
+                return await self._arun(effect.call)
+        else:
+            try:
+                return await asend(
+                    session_for(effect.base_url), effect.base_url, effect.request, effect.timeout
+                )
+            except RequestFailed as failure:
+                return failure
+        return None
 
     def _requests_session(self) -> requests.Session:
         if self._session is None:

@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_aigc.exceptions import AigcAuthError, AigcError, AigcUnknownJobError
 from airflow_provider_aigc.hooks.base import AigcHook
+from airflow_provider_aigc.hooks.calls import local
 from airflow_provider_aigc.vendors import jumdata
 from airflow_provider_aigc.vendors.jumdata import JumdataCredentials
 
 if TYPE_CHECKING:
+    from airflow_provider_aigc.hooks.calls import Call
     from airflow_provider_aigc.hooks.connection import ConnectionSettings
 
 # A task id no real job has: querying it proves the signature was accepted without paying.
@@ -37,14 +39,14 @@ class JumdataHook(AigcHook[JumdataCredentials]):
             return False, error.message
         return True, "Jumdata accepted the appId/appSecret signature."
 
-    def _credentials(self, settings: ConnectionSettings, app: str) -> JumdataCredentials:
+    def _credentials(self, settings: ConnectionSettings, app: str) -> Call[JumdataCredentials]:
         if not (settings.login and settings.password):
             raise AigcAuthError(
                 f"connection {settings.conn_id!r} has no Jumdata credentials: set login to the appId"
                 " and password to the appSecret",
                 vendor=jumdata.VENDOR,
             )
-        return JumdataCredentials(app_id=settings.login, app_secret=settings.password)
+        return local(JumdataCredentials(app_id=settings.login, app_secret=settings.password))
 
     def _secrets(self, credentials: JumdataCredentials) -> tuple[str, ...]:
         return (credentials.app_secret,)

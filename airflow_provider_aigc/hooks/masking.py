@@ -1,8 +1,10 @@
-"""Register credentials with Airflow's secrets masker, once per value and process.
+"""Which credentials still need registering with Airflow's secrets masker, once per value and process.
 
 Airflow masks a connection's password itself; API keys, derived Zhipu keys and Baidu access
 tokens are ours to register. Each registration may message the supervisor, so a value is sent
-once, not on every poll. Only digests are remembered here.
+once, not on every poll. Only digests are remembered here; the hook's drivers do the registering
+(``mask_secret`` on a worker, ``amask_secret`` on an event loop, where the synchronous supervisor
+call could deadlock).
 """
 
 from __future__ import annotations
@@ -10,13 +12,11 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from airflow.sdk.log import amask_secret, mask_secret
-
 _registered: set[str] = set()
 _lock = threading.Lock()
 
 
-def _new(values: tuple[str | None, ...]) -> list[str]:
+def unregistered(values: tuple[str | None, ...]) -> tuple[str, ...]:
     """The values not registered yet, marked as registered."""
     fresh = []
     with _lock:
@@ -27,16 +27,4 @@ def _new(values: tuple[str | None, ...]) -> list[str]:
             if digest not in _registered:
                 _registered.add(digest)
                 fresh.append(value)
-    return fresh
-
-
-def mask(*values: str | None) -> None:
-    """Mask values in every log line of this process and the supervisor (sync code)."""
-    for value in _new(values):
-        mask_secret(value)
-
-
-async def amask(*values: str | None) -> None:
-    """Like ``mask`` from a running event loop, where the synchronous supervisor call could deadlock."""
-    for value in _new(values):
-        await amask_secret(value)
+    return tuple(fresh)

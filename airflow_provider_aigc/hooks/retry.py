@@ -1,4 +1,4 @@
-"""How a vendor call is repeated, on tenacity: one predicate, one wait, one stop, sync and async.
+"""How a vendor call is repeated, on tenacity: one predicate, one wait, one stop.
 
 The predicate is the taxonomy's own ``retryable`` flag: the hook decides before an error leaves an
 attempt whether repeating is safe (a status read always is; a submit only when the vendor proved
@@ -10,28 +10,21 @@ timeout, are cut to the time left before the caller's absolute deadline.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from airflow_provider_aigc.exceptions import AigcError, AigcRateLimitError
+from airflow_provider_aigc.exceptions import AigcError, AigcRateLimitError, DeadlineReached
 
 if TYPE_CHECKING:
     import random
 
 # Called before each pause: (error, retry number starting at 1, delay in seconds).
 OnRetry = Callable[[AigcError, int, float], None]
-
-
-class DeadlineReached(AigcError):
-    """The caller's deadline passed before the call could succeed (``__cause__``: the last failure).
-
-    Sensors and triggers turn it into their timeout outcome; it is never retried.
-    """
 
 
 @dataclass(frozen=True)
@@ -96,10 +89,9 @@ def _failure(state: RetryCallState) -> AigcError:
     return error
 
 
-def retry_options(
-    policy: RetryPolicy, deadline: Deadline, rng: random.Random, on_retry: OnRetry
-) -> dict[str, Any]:
-    """The predicate, wait, stop and give-up shared by ``retrying`` and ``aretrying``."""
+def retrying(policy: RetryPolicy, deadline: Deadline, rng: random.Random, on_retry: OnRetry) -> Retrying:
+    """The predicate, wait, stop and give-up of one call; ``hooks.calls.retried`` runs it and
+    hands its pauses to the sync or the async driver."""
     failures: list[AigcError] = []
 
     def before(state: RetryCallState) -> None:
@@ -122,24 +114,14 @@ def retry_options(
         deadline.timeout(math.inf, error)  # DeadlineReached when that is why the retries stopped
         raise error
 
-    return {
-        "before": before,
-        "retry": retry_if_exception(_retryable),
-        "wait": wait,
-        "stop": stop,
-        "before_sleep": report,
-        "retry_error_callback": give_up,
-    }
-
-
-def retrying(options: dict[str, Any], sleep: Callable[[float], None]) -> Retrying:
-    """A sync retrier over ``retry_options``."""
-    return Retrying(sleep=sleep, **options)
-
-
-def aretrying(options: dict[str, Any], sleep: Callable[[float], Awaitable[None]]) -> AsyncRetrying:
-    """An async retrier over the same ``retry_options``: pauses never block the event loop."""
-    return AsyncRetrying(sleep=sleep, **options)
+    return Retrying(
+        before=before,
+        retry=retry_if_exception(_retryable),
+        wait=wait,
+        stop=stop,
+        before_sleep=report,
+        retry_error_callback=give_up,
+    )
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

@@ -6,12 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_aigc.exceptions import AigcAuthError, AigcError, AigcUnknownJobError
 from airflow_provider_aigc.hooks.base import AigcHook
+from airflow_provider_aigc.hooks.calls import local
 from airflow_provider_aigc.vendors import zhipu
 from airflow_provider_aigc.vendors.zhipu import ZhipuKeys
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from airflow_provider_aigc.hooks.calls import Call
     from airflow_provider_aigc.hooks.connection import ConnectionSettings
 
 # Canonical names (hidden by Airflow's REST API and UI); ``app_key``/``des3_key`` still work.
@@ -42,9 +44,9 @@ class ZhipuHook(AigcHook[ZhipuKeys]):
         Zhipu API. Zhipu has no free authenticated call (the status query carries no keys), so
         the keys themselves are checked by Zhipu on the first submit."""
         try:
-            settings = self._settings()
+            settings = self._run(self._settings())
             for app in sorted(zhipu.APPS):
-                self._credentials(settings, app)
+                self._keys(settings, app)
             self.get_status(PROBE_TASK_ID, zhipu.COGVIEW)
         except AigcUnknownJobError:
             pass
@@ -63,7 +65,11 @@ class ZhipuHook(AigcHook[ZhipuKeys]):
             f"{source}; {settings.base_url} answers as Zhipu (the keys are checked on the first submit).",
         )
 
-    def _credentials(self, settings: ConnectionSettings, app: str) -> ZhipuKeys:
+    def _credentials(self, settings: ConnectionSettings, app: str) -> Call[ZhipuKeys]:
+        return local(self._keys(settings, app))
+
+    def _keys(self, settings: ConnectionSettings, app: str) -> ZhipuKeys:
+        """The console keys, or ``app``'s keys derived from the extras (once per hook and app)."""
         if settings.login and settings.password:
             return ZhipuKeys(apikey=settings.login, apisecret=settings.password)
         if app not in self._derived:

@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 from airflow.sdk.execution_time.context import NEVER_EXPIRE
 
-from airflow_provider_aigc.exceptions import EXCEPTION_CLASSES, AigcError, AigcJobFailedError
+from airflow_provider_aigc.exceptions import EXCEPTION_CLASSES, AigcError, AigcJobFailedError, DeadlineReached
 from airflow_provider_aigc.failures import fail_fast_on_permanent_errors
-from airflow_provider_aigc.hooks.retry import DeadlineReached
 from airflow_provider_aigc.models import JobRef, JobState, JobStatus
 from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator
 from airflow_provider_aigc.operators.generate_state import GENERATE_STATE_KEY, GenerateRecord

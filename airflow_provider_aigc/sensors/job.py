@@ -22,10 +22,10 @@ from airflow_provider_aigc.exceptions import (
     AigcError,
     AigcInvalidRequestError,
     AigcJobFailedError,
+    DeadlineReached,
 )
 from airflow_provider_aigc.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.hooks import hook_class_for
-from airflow_provider_aigc.hooks.retry import DeadlineReached
 from airflow_provider_aigc.models import JobRef, JobState, JobStatus
 from airflow_provider_aigc.triggers.events import JobEvent
 from airflow_provider_aigc.triggers.job import AigcJobTrigger

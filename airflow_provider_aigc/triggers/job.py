@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_aigc.exceptions import AigcError
+from airflow_provider_aigc.exceptions import AigcError, DeadlineReached
 from airflow_provider_aigc.hooks import hook_class_for
-from airflow_provider_aigc.hooks.retry import DeadlineReached
 from airflow_provider_aigc.models import JobState, JobStatus
 from airflow_provider_aigc.triggers.events import JobEvent
 from airflow_provider_aigc.triggers.polling import PollSchedule, default_poll_interval

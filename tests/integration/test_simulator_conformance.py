@@ -42,6 +42,7 @@ from airflow_provider_aigc.exceptions import (
 )
 from airflow_provider_aigc.hooks.baidu import BaiduHook
 from airflow_provider_aigc.hooks.jumdata import JumdataHook
+from airflow_provider_aigc.hooks.retry import RetryPolicy
 from airflow_provider_aigc.hooks.session import close_sessions
 from airflow_provider_aigc.hooks.tokens import TOKENS
 from airflow_provider_aigc.hooks.transport import new_session, send
@@ -135,7 +136,8 @@ def make_hook(clock: SimClock) -> Iterator[HookFactory]:
 
 
 async def submit(hook: AigcHook[Any], app: str, params: dict[str, Any], mode: str) -> JobRef:
-    return await hook.asubmit(app, params) if mode == "async" else hook.submit(app, params)
+    """A submit is a worker's call, sync in either mode (the hook has no async submit)."""
+    return hook.submit(app, params)
 
 
 async def get_status(hook: AigcHook[Any], job_id: str, app: str, mode: str) -> JobStatus:
@@ -319,7 +321,7 @@ async def test_baidu_token_is_fetched_once_and_reused_by_every_call_and_hook(
     first.get_status(ref.job_id, ref.app)
     make_hook(BaiduHook, h.BAIDU_GOOD).get_status(ref.job_id, ref.app)
     other = make_hook(BaiduHook, h.BAIDU_GOOD)
-    second = await other.asubmit("txt2imgv2", ERNIE)
+    second = other.submit("txt2imgv2", ERNIE)
     await other.aget_status(second.job_id, second.app)
     stats = h.vendor_stats(simulator, "baidu")
     assert (stats["tokens_issued"], stats["submissions"]["count"], stats["polls"]) == (1, 2, 3)
@@ -500,7 +502,9 @@ async def test_baidu_job_beyond_the_concurrency_limit_is_rate_limited_after_the_
         await submit(hook, "txt2imgv2", ERNIE, mode)
     assert (type(raised.value), raised.value.code) == (AigcRateLimitError, "15")
     assert len(sleeps.delays) == DEFAULT_MAX_RETRIES
-    assert all(0.0 <= delay <= 2.0**retry for retry, delay in enumerate(sleeps.delays))
+    # Full jitter above the rate-limit floor: never back inside the second that refused it.
+    floor = RetryPolicy().rate_limit_floor
+    assert all(floor <= delay <= floor + 2.0**retry for retry, delay in enumerate(sleeps.delays))
     stats = h.vendor_stats(simulator, "baidu")
     assert stats["submissions"]["count"] == BAIDU_CONCURRENCY
     assert stats["rejections"] == {"15": DEFAULT_MAX_RETRIES + 1}

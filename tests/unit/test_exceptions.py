@@ -45,7 +45,7 @@ def test_retry_flags_follow_the_design() -> None:
     ],
 )
 def test_http_status_classification(status: int, cls: type[AigcError]) -> None:
-    error = error_for_http_status("baidu", status, b"body", retry_after=2.0)
+    error = error_for_http_status("baidu", status, b"body")
     assert type(error) is cls
     assert "HTTP " + str(status) in str(error)
 

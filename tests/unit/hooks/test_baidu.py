@@ -223,9 +223,9 @@ async def test_async_refreshes_a_rejected_token_once(
     vendor: FakeVendor, make_hook: Callable[..., Any], aio_sessions: None
 ) -> None:
     vendor.script(TOKEN, Reply(baidu_token(FIRST)), Reply(baidu_token(SECOND)))
-    vendor.script(SUBMIT, Reply(baidu_error(111, "Access token expired")), Reply(baidu_accepted()))
+    vendor.script(STATUS, Reply(baidu_error(111, "Access token expired")), Reply(baidu_done()))
 
-    ref = await make_hook(BaiduHook, **KEYS).asubmit("txt2imgv2", {"prompt": "睡莲"})
+    status = await make_hook(BaiduHook, **KEYS).aget_status(BAIDU_TASK_ID, "txt2imgv2")
 
-    assert ref.job_id == BAIDU_TASK_ID
-    assert [call.query["access_token"] for call in vendor.seen(SUBMIT)] == [FIRST, SECOND]
+    assert status.state is JobState.SUCCEEDED
+    assert [call.query["access_token"] for call in vendor.seen(STATUS)] == [FIRST, SECOND]

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from airflow_provider_aigc.exceptions import AigcRateLimitError
+from airflow_provider_aigc.exceptions import AigcRateLimitError, DeadlineReached
 from airflow_provider_aigc.hooks import base as hook_base
 from airflow_provider_aigc.hooks.jumdata import JumdataHook
-from airflow_provider_aigc.hooks.retry import DeadlineReached
 from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 from airflow_provider_aigc.models import JobState
 from tests.unit.hooks.fakes import (

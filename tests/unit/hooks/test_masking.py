@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk._shared.secrets_masker import redact
 
 from airflow_provider_aigc.exceptions import AigcError
-from airflow_provider_aigc.hooks import masking
+from airflow_provider_aigc.hooks import base, masking
 from airflow_provider_aigc.hooks.baidu import BaiduHook
 from airflow_provider_aigc.hooks.jumdata import JumdataHook
 from airflow_provider_aigc.hooks.zhipu import ZhipuHook
@@ -91,7 +91,7 @@ async def test_no_credential_appears_in_debug_logs_or_errors(
         zhipu.submit("cogview", {"query": "睡莲"})
     except AigcError as error:
         errors.append(str(error))
-    await zhipu.asubmit("news_generate", {"content": "神州十三号飞船发射成功", "max_length": 100})
+    zhipu.submit("news_generate", {"content": "神州十三号飞船发射成功", "max_length": 100})
     zhipu.get_status(ZHIPU_TASK_ID, "cogview")
     baidu.submit("txt2imgv2", {"prompt": "睡莲"})
     await baidu.aget_status(BAIDU_TASK_ID, "txt2imgv2")
@@ -125,7 +125,7 @@ def test_sync_calls_register_raw_and_derived_secrets(
     vendor: FakeVendor, make_hook: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registered: list[str] = []
-    monkeypatch.setattr(masking, "mask_secret", registered.append)
+    monkeypatch.setattr(base, "mask_secret", registered.append)
     vendor.script("/v1/cogview", Reply(zhipu_accepted()))
     vendor.script("/oauth/2.0/token", Reply(baidu_token(TOKENS[0])))
     vendor.script("/rpc/2.0/ernievilg/v1/getImgv2", Reply(baidu_done()))
@@ -148,8 +148,8 @@ async def test_async_calls_register_through_the_async_masker(
     async def record(value: str) -> None:
         async_calls.append(value)
 
-    monkeypatch.setattr(masking, "mask_secret", sync_calls.append)
-    monkeypatch.setattr(masking, "amask_secret", record)
+    monkeypatch.setattr(base, "mask_secret", sync_calls.append)
+    monkeypatch.setattr(base, "amask_secret", record)
     vendor.script("/oauth/2.0/token", Reply(baidu_token(TOKENS[0])))
     vendor.script("/rpc/2.0/ernievilg/v1/getImgv2", Reply(baidu_done()))
 
@@ -169,7 +169,7 @@ def test_registered_token_is_redacted_by_airflow(vendor: FakeVendor, make_hook: 
     assert redact(f"token={token}") == "token=***"
 
 
-def test_masker_registry_keeps_digests_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(masking, "mask_secret", lambda value: None)
-    masking.mask("a-secret-value", None, "")
+def test_masker_registry_keeps_digests_only() -> None:
+    assert masking.unregistered(("a-secret-value", None, "")) == ("a-secret-value",)
+    assert masking.unregistered(("a-secret-value",)) == ()
     assert masking._registered == {hashlib.sha256(b"a-secret-value").hexdigest()}

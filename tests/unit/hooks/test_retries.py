@@ -266,35 +266,6 @@ def test_status_polls_still_retry_what_a_submit_may_not(
 # --- the same policy on the async path -----------------------------------------------------
 
 
-async def test_async_submit_is_not_repeated_after_a_read_timeout(
-    vendor: FakeVendor, zhipu: Callable[..., ZhipuHook], sleeps: Sleeps, aio_sessions: None
-) -> None:
-    vendor.script(SUBMIT, Hang(), Reply(zhipu_accepted()))
-    with pytest.raises(AigcServerError, match=MAY_HAVE_ACCEPTED):
-        await zhipu(timeout=0.3).asubmit("cogview", {"query": "睡莲"})
-    assert len(vendor.seen(SUBMIT)) == 1
-    assert sleeps == []
-
-
-async def test_async_submit_is_not_repeated_after_a_dropped_connection(
-    vendor: FakeVendor, zhipu: Callable[..., ZhipuHook], sleeps: Sleeps, aio_sessions: None
-) -> None:
-    vendor.script(SUBMIT, Drop(), Reply(zhipu_accepted()))
-    with pytest.raises(AigcServerError, match=MAY_HAVE_ACCEPTED):
-        await zhipu().asubmit("cogview", {"query": "睡莲"})
-    assert len(vendor.seen(SUBMIT)) == 1
-
-
-async def test_async_submit_retries_when_the_connection_never_opened(
-    connection: Callable[..., str], sleeps: Sleeps, aio_sessions: None
-) -> None:
-    conn_id = connection("refused_async", "aigc_zhipu", host=f"http://127.0.0.1:{_closed_port()}", **CONSOLE)
-    with pytest.raises(AigcServerError, match="got no answer") as raised:
-        await ZhipuHook(conn_id, async_sleep=sleeps.pause).asubmit("cogview", {"query": "睡莲"})
-    assert MAY_HAVE_ACCEPTED not in raised.value.message
-    assert len(sleeps) == 3
-
-
 async def test_async_status_retries_with_the_async_sleep(
     vendor: FakeVendor, zhipu: Callable[..., ZhipuHook], sleeps: Sleeps, aio_sessions: None
 ) -> None:

@@ -1,11 +1,12 @@
-"""hooks.retry: the tenacity predicate, wait and stop the hooks share, on a fake clock."""
+"""hooks.retry: the tenacity predicate, wait and stop the hooks share, run by ``calls.retried`` on a
+fake clock."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,19 +16,15 @@ from airflow_provider_aigc.exceptions import (
     AigcRateLimitError,
     AigcServerError,
     AigcSubmitUnconfirmedError,
-)
-from airflow_provider_aigc.hooks.retry import (
-    Deadline,
     DeadlineReached,
-    RetryPolicy,
-    aretrying,
-    parse_retry_after,
-    retry_options,
-    retrying,
 )
+from airflow_provider_aigc.hooks.calls import Done, Pause, advance, local, retried
+from airflow_provider_aigc.hooks.retry import Deadline, RetryPolicy, parse_retry_after, retrying
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from tenacity import Retrying
 
 NOW = 1_700_000_000.0
 
@@ -46,9 +43,6 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.now += seconds
 
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
 
 def _options(
     clock: FakeClock,
@@ -56,12 +50,23 @@ def _options(
     deadline: float | None = None,
     policy: RetryPolicy | None = None,
     reported: list[tuple[str, int, float]] | None = None,
-) -> dict[str, Any]:
+) -> Retrying:
     def report(error: AigcError, number: int, delay: float) -> None:
         if reported is not None:
             reported.append((error.message, number, delay))
 
-    return retry_options(policy or RetryPolicy(), Deadline(deadline, clock), random.Random(0), report)
+    return retrying(policy or RetryPolicy(), Deadline(deadline, clock), random.Random(0), report)
+
+
+def _drive(policy: Retrying, attempt: Callable[[], str], sleep: Callable[[float], None]) -> str:
+    """``attempt`` through ``calls.retried``, driven as the hook drives it, pausing with ``sleep``."""
+    call = retried(policy, lambda: local(attempt()))
+    step = advance(call, None)
+    while not isinstance(step, Done):
+        assert isinstance(step, Pause)
+        sleep(step.seconds)
+        step = advance(call, None)
+    return step.value
 
 
 def _flaky(failures: int, error: AigcError) -> tuple[list[int], Callable[[], str]]:
@@ -132,7 +137,7 @@ def test_retries_until_success_and_reports_each_pause() -> None:
     clock = FakeClock()
     calls, attempt = _flaky(2, AigcServerError("502"))
     reported: list[tuple[str, int, float]] = []
-    result = retrying(_options(clock, reported=reported), clock.sleep)(attempt)
+    result = _drive(_options(clock, reported=reported), attempt, clock.sleep)
     assert result == "ok"
     assert len(calls) == 3
     assert [(message, number) for message, number, _ in reported] == [("502", 1), ("502", 2)]
@@ -144,7 +149,7 @@ def test_gives_up_after_max_retries_with_the_last_error() -> None:
     error = AigcServerError("still down")
     calls, attempt = _flaky(100, error)
     with pytest.raises(AigcServerError) as raised:
-        retrying(_options(clock, policy=RetryPolicy(max_retries=2)), clock.sleep)(attempt)
+        _drive(_options(clock, policy=RetryPolicy(max_retries=2)), attempt, clock.sleep)
     assert raised.value is error
     assert len(calls) == 3
 
@@ -158,7 +163,7 @@ def test_errors_the_taxonomy_calls_final_are_not_retried(error: AigcError) -> No
     clock = FakeClock()
     calls, attempt = _flaky(100, error)
     with pytest.raises(type(error)):
-        retrying(_options(clock), clock.sleep)(attempt)
+        _drive(_options(clock), attempt, clock.sleep)
     assert calls == [1]
     assert clock.sleeps == []
 
@@ -169,7 +174,7 @@ def test_pauses_are_cut_to_the_deadline_then_it_is_reached() -> None:
     error = AigcRateLimitError("slow down", retry_after=120.0)
     calls, attempt = _flaky(100, error)
     with pytest.raises(DeadlineReached) as raised:
-        retrying(_options(clock, deadline=NOW + 5), clock.sleep)(attempt)
+        _drive(_options(clock, deadline=NOW + 5), attempt, clock.sleep)
     assert clock.sleeps == [5.0]
     assert clock.now == NOW + 5
     assert len(calls) == 1
@@ -192,22 +197,21 @@ def test_a_failure_after_the_deadline_raises_deadline_reached_from_it() -> None:
         raise error
 
     with pytest.raises(DeadlineReached) as raised:
-        retrying(_options(clock, deadline=NOW + 3), clock.sleep)(slow_attempt)
+        _drive(_options(clock, deadline=NOW + 3), slow_attempt, clock.sleep)
     assert raised.value.__cause__ is error
     assert clock.sleeps == []
 
 
-async def test_async_retries_share_the_options_and_pause_with_the_async_sleep() -> None:
+def test_pauses_are_handed_to_the_driver_not_slept() -> None:
+    """One policy for the sync and the async driver: ``retried`` yields each pause, tenacity
+    itself never sleeps."""
     clock = FakeClock()
-    options = _options(clock, policy=RetryPolicy(max_retries=1))
-    _, attempt_sync = _flaky(1, AigcRateLimitError("429", retry_after=4.0))
+    policy = _options(clock, policy=RetryPolicy(max_retries=1))
+    policy.sleep = lambda seconds: pytest.fail("tenacity slept")
+    _, attempt = _flaky(1, AigcRateLimitError("429", retry_after=4.0))
 
-    async def attempt() -> str:
-        return attempt_sync()
+    call = retried(policy, lambda: local(attempt()))
 
-    assert await aretrying(options, clock.asleep)(attempt) == "ok"
-    assert clock.sleeps == [4.0]
-    # the same options object drives a sync retrier just as well
-    _, again = _flaky(1, AigcRateLimitError("429", retry_after=2.0))
-    assert retrying(options, clock.sleep)(again) == "ok"
-    assert clock.sleeps == [4.0, 2.0]
+    assert advance(call, None) == Pause(4.0)
+    assert advance(call, None) == Done("ok")
+    assert clock.sleeps == []

@@ -110,14 +110,14 @@ async def test_each_event_loop_gets_its_own_session() -> None:
     await close_sessions()
 
 
-async def test_async_submit_and_status_round_trip(
+async def test_submit_then_async_status_round_trip(
     vendor: FakeVendor, make_hook: Callable[..., Any], aio_sessions: None
 ) -> None:
     vendor.script("/ai/draw/submit", Reply(jumdata_accepted()))
     vendor.script("/ai/draw/query", Reply(jumdata_done()))
     hook = make_hook(JumdataHook, login="demo-jumdata-app-id", password="demo-jumdata-app-secret")
 
-    ref = await hook.asubmit("ai_draw", {"text": "狐狸", "resolution": "1024*1536", "style": "古风"})
+    ref = hook.submit("ai_draw", {"text": "狐狸", "resolution": "1024*1536", "style": "古风"})
     status = await hook.aget_status(ref.job_id, ref.app)
 
     assert ref.job_id == JUMDATA_TASK_ID

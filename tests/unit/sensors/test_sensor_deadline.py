@@ -15,7 +15,7 @@ import pytest
 from airflow.sdk.bases.operator import ExecutorSafeguard
 from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 
-from airflow_provider_aigc.hooks.retry import DeadlineReached
+from airflow_provider_aigc.exceptions import DeadlineReached
 from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 from airflow_provider_aigc.models import JobState
 from airflow_provider_aigc.sensors.job import AigcJobSensor

@@ -52,7 +52,6 @@ def polls(monkeypatch: pytest.MonkeyPatch) -> Script:
         raise AssertionError("the trigger must never submit")
 
     monkeypatch.setattr(ZhipuHook, "aget_status", aget_status)
-    monkeypatch.setattr(ZhipuHook, "asubmit", no_submit)
     monkeypatch.setattr(ZhipuHook, "submit", no_submit)
     return script
 

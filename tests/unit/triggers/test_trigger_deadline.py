@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_aigc.hooks.retry import DeadlineReached
+from airflow_provider_aigc.exceptions import DeadlineReached
 from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 from airflow_provider_aigc.models import JobState
 from airflow_provider_aigc.triggers.events import JobEvent
