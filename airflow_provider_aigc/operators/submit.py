@@ -103,13 +103,7 @@ class AigcSubmitOperator(BaseOperator):
         # Validated once, connection defaults included: what is fingerprinted is what is sent.
         request = self.hook.validate(self.app, self.params_for_request())
         fingerprint = request_fingerprint(self.vendor, self.app, self.conn_id, request)
-        store = context.get("task_state_store")
-        if store is None:
-            self.log.warning(
-                "This Airflow has no task_state_store (it arrived in 3.3): a retry of this task "
-                "cannot see this try's job and will submit (and pay for) a new one."
-            )
-            return self.hook.submit_request(self.app, request), None
+        store = context["task_state_store"]  # always set by Airflow >= 3.3's task runner
         ti = context.get("ti")
         reusable = self._earlier_job(store, fingerprint, request, ti)
         if reusable is not None:

@@ -42,9 +42,9 @@ class FakeTaskInstance:
     try_number: int = 1
 
 
-def context_with(store: FakeTaskStateStore | None, ti: FakeTaskInstance | None = None) -> Context:
-    """A task context holding ``task_state_store`` (absent when None, as before Airflow 3.3) and ``ti``."""
-    context: dict[str, Any] = {} if store is None else {"task_state_store": store}
+def context_with(store: FakeTaskStateStore, ti: FakeTaskInstance | None = None) -> Context:
+    """A task context holding ``task_state_store`` (Airflow's task runner always sets it) and ``ti``."""
+    context: dict[str, Any] = {"task_state_store": store}
     if ti is not None:
         context["ti"] = ti
     return cast("Context", context)

@@ -400,16 +400,6 @@ def test_an_unreadable_saved_entry_is_ignored(zhipu: ZhipuCalls, entry: object) 
     assert result["job_id"] == "job-2"
 
 
-def test_without_a_task_state_store_it_warns_and_submits(zhipu: ZhipuCalls) -> None:
-    zhipu.submits.items = [accepted()]
-
-    with captured_logs() as logs:
-        result = cogview().execute(context_with(None))
-
-    assert result == accepted().to_dict()
-    assert any("no task_state_store" in line.message and line.level == "warning" for line in logs)
-
-
 def test_the_fingerprint_changes_with_the_request_and_the_connection() -> None:
     base = request_fingerprint("zhipu", "cogview", "c1", {"query": "a", "key": "queue1"})
 
