@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_aigc.exceptions import AigcAuthError, AigcError
 from airflow_provider_aigc.hooks.base import AigcHook
-from airflow_provider_aigc.hooks.calls import alone, mask
+from airflow_provider_aigc.hooks.calls import Alone, mask
 from airflow_provider_aigc.hooks.tokens import TOKENS, TokenKey
 from airflow_provider_aigc.vendors import baidu
 from airflow_provider_aigc.vendors.baidu import AccessToken
@@ -43,7 +43,7 @@ class BaiduHook(AigcHook[AccessToken]):
         key = self._token_key(settings)
         token = TOKENS.valid(key, self._clock())
         if token is None:
-            token = yield from alone(key, self._cached_or_fetched(key))
+            token = yield Alone(key, self._cached_or_fetched(key))
         return token
 
     def _cached_or_fetched(self, key: TokenKey) -> Call[AccessToken]:

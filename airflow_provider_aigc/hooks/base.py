@@ -38,9 +38,8 @@ from airflow_provider_aigc.hooks.calls import (
     LookUp,
     Mask,
     Pause,
+    Send,
     advance,
-    answer_to,
-    look_up,
     loop_lock,
     mask,
     retried,
@@ -226,7 +225,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
     def _settings(self) -> Call[ConnectionSettings]:
         """The connection, read once per hook instance; its credentials masked at once."""
         if self._resolved is None:
-            conn, extra = yield from look_up(self.conn_id)
+            conn, extra = yield LookUp(self.conn_id)
             settings = read_settings(
                 self.conn_id,
                 host=conn.host,
@@ -291,7 +290,7 @@ class AigcHook(BaseHook, ABC, Generic[C]):
             timeout = limit.timeout(settings.timeout)
             request = build()
             self.log.debug("%s %s", self.vendor, describe(request))
-            answer = yield from answer_to(settings.base_url, request, timeout)
+            answer: HttpResponse | RequestFailed = yield Send(settings.base_url, request, timeout)
             if isinstance(answer, RequestFailed):
                 raise self._no_answer(settings, request, answer, resend_safe=resend_safe)
             return self._parse(request, answer, parse, resend_safe=resend_safe)

@@ -21,8 +21,7 @@ from tenacity import DoAttempt, DoSleep, RetryCallState, Retrying
 from airflow_provider_aigc.hooks import masking
 
 if TYPE_CHECKING:
-    from airflow_provider_aigc.hooks.transport import RequestFailed
-    from airflow_provider_aigc.vendors.base import HttpRequest, HttpResponse
+    from airflow_provider_aigc.vendors.base import HttpRequest
 
 T = TypeVar("T")
 
@@ -67,7 +66,7 @@ class Alone:
 
 
 Effect = Send | Pause | Mask | LookUp | Alone
-# Sent results are typed by the helpers below (``answer_to``, ``look_up``, ``alone``), not by Generator.
+# What the driver sends back depends on the effect (see each one), so it is typed where received.
 Call = Generator[Effect, Any, T]
 
 
@@ -88,21 +87,6 @@ def local(value: T) -> Call[T]:
     """A call that needs no I/O (credentials computed from the connection alone)."""
     yield from ()
     return value
-
-
-def answer_to(base_url: str, request: HttpRequest, timeout: float) -> Call[HttpResponse | RequestFailed]:
-    answer: HttpResponse | RequestFailed = yield Send(base_url, request, timeout)
-    return answer
-
-
-def look_up(conn_id: str) -> Call[tuple[Any, dict[str, Any]]]:
-    found: tuple[Any, dict[str, Any]] = yield LookUp(conn_id)
-    return found
-
-
-def alone(key: Hashable, call: Call[T]) -> Call[T]:
-    result: T = yield Alone(key, call)
-    return result
 
 
 def mask(*values: str | None) -> Call[None]:
