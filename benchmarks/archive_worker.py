@@ -2,12 +2,14 @@
 
 Clients are created before the clock starts, for every variant alike (a warm task reuses them
 too); the clock covers the download and the upload to the last byte; the peak RSS is reset first,
-so ``peak - rss_before`` is what this copy held in memory.
+so ``peak - rss_before`` is what this copy held in memory. Every S3 request the copy sends is
+counted by operation (a botocore ``before-send`` hook on the shared client).
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -19,6 +21,11 @@ AWS_CONN_ID = "aws_default"  # AIRFLOW_CONN_AWS_DEFAULT, set by the parent
 HTTP_CONN_ID = "aigc_bench_http"  # AIRFLOW_CONN_AIGC_BENCH_HTTP: the simulator's base URL
 MIB = 1024 * 1024
 Copy = Callable[[], object]  # one copy, ready to run: everything but the transfer is set up
+S3_REQUESTS: Counter[str] = Counter()  # S3 requests sent, by operation name
+
+
+def _count_request(event_name: str, **kwargs: Any) -> None:
+    S3_REQUESTS[event_name.rsplit(".", 1)[-1]] += 1
 
 
 @cache
@@ -26,7 +33,9 @@ def s3_client() -> Any:
     """The S3 client every variant uses: the Amazon provider's hook, as the operators do."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    return S3Hook(aws_conn_id=AWS_CONN_ID).get_conn()
+    client = S3Hook(aws_conn_id=AWS_CONN_ID).get_conn()
+    client.meta.events.register("before-send.s3", _count_request)
+    return client
 
 
 def copier_copy(command: dict[str, Any]) -> Copy:
@@ -42,7 +51,6 @@ def copier_copy(command: dict[str, Any]) -> Copy:
         policy=UrlPolicy(allow_private=True),
         max_concurrency=command.get("max_concurrency", 4),
         max_object_bytes=command["max_object_bytes"],
-        replace=True,
     )
     job = JobStatus.from_dict(command["job"])
     return lambda: copier.archive(job)
@@ -67,16 +75,22 @@ def http_to_s3_copy(command: dict[str, Any]) -> Copy:
 
 
 def streaming_copy(command: dict[str, Any]) -> Copy:
-    """The streaming reference: ``requests`` stream straight into ``upload_fileobj``."""
+    """The streaming reference: ``requests`` stream straight into ``upload_fileobj``.
+
+    A job of several outputs is copied one output after the other, each to ``{key}/{n}``.
+    """
     import requests
 
     client = s3_client()
+    urls = command["urls"]
+    keys = [f"{command['key']}/{n}" for n in range(len(urls))]
 
     def copy() -> None:
-        with requests.get(command["url"], stream=True, timeout=60) as response:
-            response.raise_for_status()
-            response.raw.decode_content = True
-            client.upload_fileobj(response.raw, command["bucket"], command["key"])
+        for url, key in zip(urls, keys, strict=True):
+            with requests.get(url, stream=True, timeout=60) as response:
+                response.raise_for_status()
+                response.raw.decode_content = True
+                client.upload_fileobj(response.raw, command["bucket"], key)
 
     return copy
 
@@ -120,12 +134,18 @@ def handle(command: dict[str, Any]) -> dict[str, Any]:
     if command["op"] == "status":
         return job_status(command)
     copy = VARIANTS[command["variant"]](command)
+    S3_REQUESTS.clear()
     reset_peak()
     rss_before = current_rss()
     start = time.perf_counter()
     copy()
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "peak_rss": peak_rss(), "rss_before": rss_before}
+    return {
+        "seconds": seconds,
+        "peak_rss": peak_rss(),
+        "rss_before": rss_before,
+        "s3_requests": dict(S3_REQUESTS),
+    }
 
 
 if __name__ == "__main__":
