@@ -334,12 +334,21 @@ class ArchiveCopier:
         return to_copy, skipped
 
     def _copy_all(self, job: JobStatus, run: _Run, outputs: Sequence[Output]) -> list[ArchivedObject]:
-        """Copy outputs concurrently; on the first failure stop the others and raise it."""
+        """Copy outputs concurrently; on the first failure stop the others and raise it.
+
+        One output, or ``max_concurrency=1``, is copied on the calling thread: a pool thread per
+        job would only add its start-up to every small job.
+        """
         if not outputs:
             return []
         stop = threading.Event()
         errors: dict[int, BaseException] = {}
         fetcher = OutputFetcher(self._policy, timeout=self._timeout, pool_size=self._max_concurrency)
+        if len(outputs) == 1 or self._max_concurrency == 1:
+            try:
+                return self._copy_serially(job, run, outputs, fetcher, stop)
+            finally:
+                fetcher.close()
         try:
             with ThreadPoolExecutor(
                 max_workers=min(self._max_concurrency, len(outputs)), thread_name_prefix="aigc-archive"
@@ -364,6 +373,24 @@ class ArchiveCopier:
             )
             raise errors[min(errors)]
         return [future.result() for future in futures]
+
+    def _copy_serially(
+        self,
+        job: JobStatus,
+        run: _Run,
+        outputs: Sequence[Output],
+        fetcher: OutputFetcher,
+        stop: threading.Event,
+    ) -> list[ArchivedObject]:
+        """Copy outputs one after the other; on a failure delete what this run stored, then raise."""
+        copied: list[ArchivedObject] = []
+        try:
+            for output in outputs:
+                copied.append(self._copy_one(job, output, run, fetcher, stop))
+        except BaseException:
+            self._remove(item.key for item in copied)
+            raise
+        return copied
 
     def _remove(self, keys: Iterable[str]) -> None:
         """Delete what this run stored before it failed: no object may outlive its missing manifest."""
