@@ -14,4 +14,5 @@ BENCHMARKS: dict[str, str] = {
     "airflow": "benchmarks.airflow_deferral",
     "polling": "benchmarks.poll_efficiency",
     "import": "benchmarks.import_cost",
+    "one_task": "benchmarks.one_task",
 }
