@@ -169,7 +169,8 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
 
     def _deferred_job(self, context: Context, job: dict[str, Any] | None) -> JobRef:
         """The job the trigger watched: the one saved in ``aigc_job``, else the deferral's kwargs
-        (``airflow dags test`` resumes with the event alone; Airflow before 3.3 has no store)."""
+        (``airflow dags test`` resumes with the event alone; the kwargs serve when saving the job
+        failed)."""
         store = context.get("task_state_store")
         if store is not None:
             try:
