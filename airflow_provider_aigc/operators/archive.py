@@ -14,7 +14,6 @@ from airflow.sdk import Asset, BaseOperator
 
 from airflow_provider_aigc.archive.keys import DEFAULT_KEY_TEMPLATE, normalise_prefix, validate_key_template
 from airflow_provider_aigc.archive.outcome import ArchiveOutcome
-from airflow_provider_aigc.archive.url_policy import UrlPolicy
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError
 from airflow_provider_aigc.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.models import JobState, JobStatus
@@ -208,6 +207,7 @@ class AigcArchiveToS3Operator(BaseOperator):
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         from airflow_provider_aigc.archive.copier import ArchiveCopier
+        from airflow_provider_aigc.archive.url_policy import UrlPolicy  # loads urllib3: not at parse
 
         connection = connection_output_policy(status.vendor, status.conn_id)
         policy = UrlPolicy(
