@@ -52,6 +52,24 @@ $(DEPLOY_STAMP): pyproject.toml $(STAMP)
 test-deploy: $(DEPLOY_STAMP)
 	$(BIN)/python -m tests.deploy $(DEPLOY_ARGS)
 
+# The UI in a real browser (tests/browser): headless Chromium (Debian's chromium package, which
+# this target apt-installs as root when missing) driven by Playwright against a real api-server.
+# Screenshots go to a scratch folder; `make screenshots` copies them into docs/screenshots/.
+.PHONY: browser-deps test-browser screenshots
+SCREENSHOT_SCRATCH := $(RESULTS_SCRATCH)/screenshots
+
+browser-deps: $(STAMP)
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test-browser: browser-deps
+	AIGC_REQUIRE_BROWSER=1 AIGC_SCREENSHOT_DIR=$(SCREENSHOT_SCRATCH) $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
+screenshots:
+	rm -rf $(SCREENSHOT_SCRATCH)
+	$(MAKE) test-browser
+	mkdir -p docs/screenshots
+	cp $(SCREENSHOT_SCRATCH)/*.png docs/screenshots/
+
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 

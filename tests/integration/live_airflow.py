@@ -1,5 +1,9 @@
 """A live Airflow: a real api-server over an AIRFLOW_HOME that ``airflow dags test`` runs share.
 
+With ``executor=True`` the runs go through a real LocalExecutor (``dags test --use-executor``): each
+task runs supervised in its own process and talks to the api-server's execution API, a real
+triggerer runs the deferred sensors, and task logs land in files that the UI shows.
+
 ``airflow dags test`` keeps a run alive while a human-in-the-loop task waits in AWAITING_INPUT
 ("a response recorded from outside -- the Required Actions UI or the HITL REST API of an
 api-server sharing this metadata DB -- flips them back to SCHEDULED"), so an api-server on the
@@ -59,6 +63,7 @@ class LiveAirflow:
     home: Path
     env: dict[str, str]
     process: subprocess.Popen[bytes] = field(repr=False)
+    executor: bool = False
     _token: str | None = field(default=None, repr=False)
 
     def token(self) -> str:
@@ -80,9 +85,10 @@ class LiveAirflow:
 
     def dags_test(self, dag_id: str, conf: Mapping[str, Any], log: Path) -> subprocess.Popen[bytes]:
         """``airflow dags test`` in the background, writing its output to ``log``."""
+        executor = ["--use-executor"] if self.executor else []
         with log.open("wb") as output:
             return subprocess.Popen(
-                [AIRFLOW, "dags", "test", dag_id, "--conf", json.dumps(conf)],
+                [AIRFLOW, "dags", "test", dag_id, *executor, "--conf", json.dumps(conf)],
                 env=self.env,
                 cwd=self.home,
                 stdout=output,
@@ -125,31 +131,47 @@ class LiveAirflow:
 
 @contextlib.contextmanager
 def live_airflow(
-    template_db: Path, home: Path, dags_folder: Path, extra_env: Mapping[str, str]
+    template_db: Path,
+    home: Path,
+    dags_folder: Path,
+    extra_env: Mapping[str, str],
+    *,
+    executor: bool = False,
 ) -> Iterator[LiveAirflow]:
-    """An api-server on a free loopback port over a copy of the migrated ``template_db``."""
+    """An api-server on a free loopback port over a copy of the migrated ``template_db``
+    (plus a triggerer, and runs through a LocalExecutor, with ``executor``)."""
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template_db, home / "airflow.db")
     port = free_port()
     url = f"http://{LOOPBACK}:{port}"
-    env = live_env(home, dags_folder, {"AIRFLOW__API__BASE_URL": url, **extra_env})
-    with (home / "api-server.log").open("wb") as output:
-        process = subprocess.Popen(
-            [AIRFLOW, "api-server", "--host", LOOPBACK, "--port", str(port), "--workers", "1"],
-            env=env,
-            cwd=home,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    settings = {"AIRFLOW__API__BASE_URL": url}
+    if executor:
+        settings |= {
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
+        }
+    env = live_env(home, dags_folder, {**settings, **extra_env})
+    process = _start(["api-server", "--host", LOOPBACK, "--port", str(port), "--workers", "1"], env, home)
+    triggerer = _start(["triggerer"], env, home) if executor else None
     try:
         try:
             wait_until_up(f"{url}/api/v2/monitor/health", process, timeout=API_SERVER_START_SECONDS)
         except (RuntimeError, TimeoutError, urllib.error.URLError) as error:
             log = (home / "api-server.log").read_text(errors="replace")[-4000:]
             raise AssertionError(f"api-server did not start: {error}\n{log}") from None
-        yield LiveAirflow(url=url, home=home, env=env, process=process)
+        yield LiveAirflow(url=url, home=home, env=env, process=process, executor=executor)
     finally:
+        if triggerer is not None:
+            stop(triggerer)
         stop(process)
+
+
+def _start(command: list[str], env: Mapping[str, str], home: Path) -> subprocess.Popen[bytes]:
+    """``airflow <command>`` in ``home``, its output in ``home/<command>.log``."""
+    with (home / f"{command[0]}.log").open("wb") as output:
+        return subprocess.Popen(
+            [AIRFLOW, *command], env=dict(env), cwd=home, stdout=output, stderr=subprocess.STDOUT
+        )
 
 
 def finish(process: subprocess.Popen[bytes], log: Path, timeout: float) -> str:
