@@ -26,8 +26,10 @@ typecheck: $(STAMP)
 # Reliability figures go to a scratch file; `make reliability-figures` copies them into the repo.
 RESULTS_SCRATCH := .test-results
 
-test: lint typecheck
-	AIGC_RELIABILITY_RESULTS=$(RESULTS_SCRATCH)/reliability.json $(BIN)/python -m pytest $(PYTEST_ARGS)
+# The browser tests (tests/browser) are part of the suite: chromium is installed when missing, and
+# AIGC_REQUIRE_BROWSER turns a missing browser into a failure instead of a skip.
+test: lint typecheck browser-deps
+	AIGC_REQUIRE_BROWSER=1 AIGC_RELIABILITY_RESULTS=$(RESULTS_SCRATCH)/reliability.json $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
