@@ -171,8 +171,11 @@ def _on_signal(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def deployment(scratch: Path) -> Iterator[Deployment]:
-    """A fresh deployment in `scratch` (wiped first), stopped completely on the way out."""
+def deployment(scratch: Path, dags_folder: Path = DAGS_FOLDER) -> Iterator[Deployment]:
+    """A fresh deployment in `scratch` (wiped first), stopped completely on the way out.
+
+    `dags_folder`: the suite's DAGs by default; benchmarks/deployment.py passes its own.
+    """
     binaries = ensure_servers()
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "logs").mkdir(parents=True)
@@ -190,7 +193,7 @@ def deployment(scratch: Path) -> Iterator[Deployment]:
         sim_url, s3_url = f"http://{LOOPBACK}:{sim_port}", f"http://{LOOPBACK}:{s3_port}"
         env = settings.airflow_env(
             scratch / "airflow", db_url=postgres.url, broker_url=redis.url, api_port=api_port,
-            simulator_url=sim_url, s3_url=s3_url, dags_folder=DAGS_FOLDER,
+            simulator_url=sim_url, s3_url=s3_url, dags_folder=dags_folder,
         )  # fmt: skip
         deploy = Deployment(
             scratch=scratch, postgres=postgres, redis=redis, simulator_url=sim_url, s3_url=s3_url,
