@@ -15,4 +15,5 @@ BENCHMARKS: dict[str, str] = {
     "polling": "benchmarks.poll_efficiency",
     "import": "benchmarks.import_cost",
     "one_task": "benchmarks.one_task",
+    "deployment": "benchmarks.deployment",
 }

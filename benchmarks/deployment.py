@@ -1,0 +1,413 @@
+"""Benchmark 7: what waiting costs at deployment scale, the deferrable chain vs the sensor modes.
+
+tests/deploy's distributed deployment (PostgreSQL, Redis, api-server, scheduler, dag-processor,
+two triggerers, two Celery workers with 4 slots each, simulator, moto S3) is started once; the
+same batch of CogView jobs (each takes ``JOB_SECONDS`` at the simulator) then runs three times,
+one phase after the other (``benchmarks/deploy_dag.py``): the sensor deferrable, in
+``reschedule`` mode and in ``poke`` mode. Per phase, with the workers idle before and after:
+
+- **worker process starts**: Celery tasks the workers ran (rows added to the result backend's
+  ``celery_taskmeta``: one per task process); the task processes seen by the sampler, alongside;
+- **worker CPU-seconds**: user + system CPU of each worker's process tree, reaped children
+  included (psutil ``cpu_times``), after - before;
+- **worker-slot seconds**: a sampler (every ``SAMPLE_S``) counts the Celery pool processes that
+  have a task process; the integral over the phase is the slot time the batch held;
+- **triggerer CPU per wait-minute**: CPU of both triggerers' process trees over the phase, gross
+  and net of their idle rate (measured before the phases), per minute of waits deferred to them
+  (the integral of the run's deferred sensors, read from the database every 2 s);
+- **archived**: complete manifests in S3 (tests/deploy/checks.py) per job.
+
+The reference for the triggerer is the single-process trigger benchmark's measurement
+(``benchmarks.trigger_worker``, variant ``aigc``), run in the same process run before the
+deployment starts, at the same N and poll interval.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from benchmarks.common import SCRATCH, Worker, simulator, submit_cogview
+from benchmarks.deploy_dag import MODES, dag_id
+from benchmarks.report import BenchResult, Row, at_least, at_most, median, ratio
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from benchmarks.common import Settings
+    from tests.deploy.deployment import Deployment
+
+NAME = "deployment"
+JOB_SECONDS = 60.0
+POLL_INTERVAL = 15.0  # CogView's documented poll interval, the same in every mode
+JOBS = 12
+SAMPLE_S = 0.25
+IDLE_S = 30.0
+RUN_TIMEOUT = 1200.0
+SLOT_TARGET = 0.2  # deferrable chain's worker-slot time, at most this share of poke mode's
+TRIGGERER_TARGET = 1.5  # triggerer CPU per wait-minute, at most this multiple of one process's
+REFERENCE_WINDOW = 30.0  # seconds per measured window of the reference (two poll intervals)
+WAITING_STATES = ("deferred", "up_for_reschedule", "running")  # a sensor waiting, in any mode
+WORKER_NAMES = ("worker-1", "worker-2")
+TRIGGERER_NAMES = ("triggerer-1", "triggerer-2")
+DAG_FILE = '''"""airflow DAGs of benchmark 7 (benchmarks/deployment.py, benchmarks/deploy_dag.py)."""
+
+from benchmarks.deploy_dag import MODES, build
+
+for mode in MODES:
+    globals()["dag_" + mode] = build(mode, jobs={jobs!r}, poll_interval={poll!r})
+'''
+
+
+# -- numbers (pure, tested in tests/unit/test_deployment_bench.py) ------------------------------------
+def integrate(samples: Sequence[tuple[float, float]]) -> float:
+    """The time integral of a step function given as ``(time, value)`` samples (value held until the next)."""
+    ordered = sorted(samples)
+    return sum(value * (later - now) for (now, value), (later, _) in itertools.pairwise(ordered))
+
+
+def per_wait_minute(cpu_s: float | None, wait_seconds: float) -> float | None:
+    """CPU-seconds per minute of one wait; None when nothing waited."""
+    if cpu_s is None or wait_seconds <= 0:
+        return None
+    return cpu_s / (wait_seconds / 60.0)
+
+
+def net_of_idle(cpu_s: float, idle_rate: float, seconds: float) -> float:
+    """CPU beyond what the component burns idle over the same time (never below zero)."""
+    return max(0.0, cpu_s - idle_rate * seconds)
+
+
+def reference_per_wait_minute(windows: Sequence[dict[str, Any]], waits: int) -> float | None:
+    """Median over the reference's windows of its CPU-seconds per wait-minute (``waits`` concurrent)."""
+    return median(per_wait_minute(w["cpu_s"], waits * w["window_s"]) for w in windows)
+
+
+@dataclass
+class Snapshot:
+    """CPU-seconds of the measured process trees at one moment, and the roots they were read from."""
+
+    at: float
+    worker_cpu: float
+    triggerer_cpu: float
+    roots: tuple[int, ...]
+    celery_tasks: int
+
+
+@dataclass
+class Sampler:
+    """A thread that samples the Celery pool processes' occupation every ``SAMPLE_S`` seconds."""
+
+    worker_pids: tuple[int, ...]
+    busy: list[tuple[float, float]] = field(default_factory=list)
+    task_pids: set[int] = field(default_factory=set)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def sample(self) -> int:
+        """Pool processes with a task process now (and remember the task processes seen)."""
+        held = 0
+        for pid in self.worker_pids:
+            try:
+                pools = psutil.Process(pid).children()
+            except psutil.NoSuchProcess:
+                continue
+            for pool in pools:
+                try:
+                    tasks = pool.children()
+                except psutil.NoSuchProcess:
+                    continue
+                held += bool(tasks)
+                self.task_pids.update(task.pid for task in tasks)
+        return held
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.busy.append((time.monotonic(), float(self.sample())))
+            self._stop.wait(SAMPLE_S)
+
+    def __enter__(self) -> Sampler:
+        self._thread = threading.Thread(target=self._loop, name="slot-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.busy.append((time.monotonic(), float(self.sample())))
+
+
+# -- measuring the deployment -----------------------------------------------------------------------
+def tree_cpu(pid: int) -> float:
+    """user + system CPU of ``pid`` and its descendants, reaped children included."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in (root, *root.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def celery_tasks(deploy: Deployment) -> int:
+    """Rows in the Celery result backend: one per task the workers ran (0 before the first)."""
+    try:
+        return int(deploy.query("SELECT count(*) FROM celery_taskmeta")[0][0])
+    except Exception as error:  # the table is created with the first result
+        if "celery_taskmeta" in str(error):
+            return 0
+        raise
+
+
+def snapshot(deploy: Deployment) -> Snapshot:
+    workers = tuple(deploy[name].pid for name in WORKER_NAMES)
+    triggerers = tuple(deploy[name].pid for name in TRIGGERER_NAMES)
+    return Snapshot(
+        at=time.monotonic(),
+        worker_cpu=sum(tree_cpu(pid) for pid in workers),
+        triggerer_cpu=sum(tree_cpu(pid) for pid in triggerers),
+        roots=workers + triggerers,
+        celery_tasks=celery_tasks(deploy),
+    )
+
+
+def wait_idle(deploy: Deployment, timeout: float = 120.0) -> None:
+    """Until no Celery pool process has a task process (all reaped, their CPU in the figures)."""
+    sampler = Sampler(tuple(deploy[name].pid for name in WORKER_NAMES))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sampler.sample() == 0:
+            return
+        time.sleep(0.5)
+    raise TimeoutError("the Celery workers did not become idle")
+
+
+def idle_rates(deploy: Deployment, seconds: float) -> dict[str, float]:
+    """CPU-seconds per second of the workers and the triggerers with nothing to do."""
+    wait_idle(deploy)
+    before = snapshot(deploy)
+    time.sleep(seconds)
+    after = snapshot(deploy)
+    elapsed = after.at - before.at
+    return {
+        "seconds": elapsed,
+        "worker_cpu_per_s": (after.worker_cpu - before.worker_cpu) / elapsed,
+        "triggerer_cpu_per_s": (after.triggerer_cpu - before.triggerer_cpu) / elapsed,
+    }
+
+
+def sensor_states(deploy: Deployment, run_id: str, dag: str) -> dict[str, int]:
+    rows = deploy.query(
+        "SELECT state, count(*) FROM task_instance WHERE dag_id = %s AND run_id = %s AND task_id = 'wait' "
+        "GROUP BY state",
+        dag,
+        run_id,
+    )
+    return {str(state): int(count) for state, count in rows}
+
+
+def phase(deploy: Deployment, mode: str, jobs: int, idle: dict[str, float]) -> dict[str, Any]:
+    """Run the batch once with the sensor in ``mode``; the raw figures of the phase."""
+    from tests.deploy.airflow_api import task_instances, trigger_run, wait_for_run
+    from tests.deploy.checks import check_archives, purchases
+
+    dag = dag_id(mode)
+    wait_idle(deploy)
+    before = snapshot(deploy)
+    deferred: list[tuple[float, float]] = []
+    waiting: list[tuple[float, float]] = []
+
+    def observe() -> None:
+        states = sensor_states(deploy, run_id, dag)
+        now = time.monotonic()
+        deferred.append((now, float(states.get("deferred", 0))))
+        waiting.append((now, float(sum(states.get(s, 0) for s in WAITING_STATES))))
+
+    with Sampler(tuple(deploy[name].pid for name in WORKER_NAMES)) as sampler:
+        run_id = trigger_run(deploy, dag, mode)
+        state = wait_for_run(deploy, dag, run_id, RUN_TIMEOUT, observe=observe)
+        observe()
+        wait_idle(deploy)
+    after = snapshot(deploy)
+    if after.roots != before.roots:
+        raise RuntimeError(f"{mode}: a worker or triggerer was restarted during the phase")
+    seconds = after.at - before.at
+    archives = check_archives(deploy, run_id)
+    bought = purchases(deploy, run_id)
+    tries = task_instances(deploy, dag, run_id)
+    triggerer_cpu = after.triggerer_cpu - before.triggerer_cpu
+    return {
+        "mode": mode,
+        "jobs": jobs,
+        "state": state,
+        "seconds": seconds,
+        "worker_process_starts": after.celery_tasks - before.celery_tasks,
+        "task_processes_sampled": len(sampler.task_pids),
+        "worker_cpu_s": after.worker_cpu - before.worker_cpu,
+        "worker_slot_s": integrate(sampler.busy),
+        "peak_slots_held": max((value for _, value in sampler.busy), default=0.0),
+        "triggerer_cpu_s": triggerer_cpu,
+        "triggerer_cpu_net_s": net_of_idle(triggerer_cpu, idle["triggerer_cpu_per_s"], seconds),
+        "deferred_wait_s": integrate(deferred),
+        "sensor_wait_s": integrate(waiting),
+        "peak_deferred": max((value for _, value in deferred), default=0.0),
+        "manifests": archives.manifests,
+        "archive_problems": archives.problems[:5],
+        "prompts_bought": len(bought),
+        "max_purchases_per_prompt": max(bought.values(), default=0),
+        "retried_tasks": sum(t.try_number > 1 for t in tries),
+        "failed_tasks": [f"{t.task_id}[{t.map_index}]" for t in tries if t.state != "success"],
+    }
+
+
+def reference(jobs: int, windows: int) -> dict[str, Any]:
+    """The single-process trigger benchmark at this N and poll interval: CPU-seconds per wait-minute."""
+    from benchmarks.trigger_polling import summarize
+
+    with simulator("--seed", "7", "--latency", "cogview=86400") as sim:
+        job_ids = submit_cogview(sim.url, jobs)
+        worker = Worker("benchmarks.trigger_worker", {**sim.connection_env()})
+        try:
+            worker.call({"op": "ping", "variant": "aigc"}, timeout=120)
+            session = worker.call(
+                {
+                    "op": "run",
+                    "variant": "aigc",
+                    "jobs": job_ids,
+                    "interval": POLL_INTERVAL,
+                    "window": REFERENCE_WINDOW,
+                    "windows": windows,
+                    "sim_url": sim.url,
+                },
+                timeout=900,
+            )
+        finally:
+            worker.close()
+    figures = summarize({**session, "simulator_busy": None})
+    return {
+        "n": jobs,
+        "interval_s": POLL_INTERVAL,
+        "cpu_s_per_wait_minute": reference_per_wait_minute(session["windows"], jobs),
+        "cpu_ms_per_poll": figures["cpu_ms_per_poll"],
+        "windows": session["windows"],
+    }
+
+
+# -- the table --------------------------------------------------------------------------------------
+def per_job(phase_figures: dict[str, Any], key: str) -> float:
+    return float(phase_figures[key]) / int(phase_figures["jobs"])
+
+
+def rows_for(phases: dict[str, dict[str, Any]], ref: dict[str, Any]) -> list[Row]:
+    """Per-job figures of each mode, their ratios to ``poke`` mode, the triggerer and the archives."""
+    jobs = phases["poke"]["jobs"]
+    case = f"{jobs} CogView jobs, {JOB_SECONDS:g} s each, Celery 2x4 slots, 2 triggerers"
+    poke = phases["poke"]
+    rows: list[Row] = []
+    metrics = (
+        ("worker-slot seconds per job", "worker_slot_s", "s"),
+        ("worker process starts per job", "worker_process_starts", ""),
+        ("worker CPU-seconds per job", "worker_cpu_s", "s"),
+    )
+    for metric, key, unit in metrics:
+        for mode in ("deferrable", "reschedule"):
+            ours, theirs = per_job(phases[mode], key), per_job(poke, key)
+            target = key == "worker_slot_s" and mode == "deferrable"
+            rows.append(
+                Row(
+                    NAME,
+                    case,
+                    f"{metric}, {mode}",
+                    ours,
+                    unit,
+                    "sensor mode=poke",
+                    theirs,
+                    f"<= {SLOT_TARGET}x" if target else "",
+                    at_most(ratio(ours, theirs), SLOT_TARGET) if target else None,
+                    note="same run, one phase each",
+                )
+            )
+    deferrable = phases["deferrable"]
+    reference_figure = ref["cpu_s_per_wait_minute"]
+    comparison = f"one process, AigcJobTrigger, N={ref['n']}, {ref['interval_s']:g} s polls"
+    net = per_wait_minute(deferrable["triggerer_cpu_net_s"], deferrable["deferred_wait_s"])
+    gross = per_wait_minute(deferrable["triggerer_cpu_s"], deferrable["deferred_wait_s"])
+    rows += [
+        Row(
+            NAME,
+            case,
+            "triggerer CPU per wait-minute, net of idle",
+            net,
+            "s",
+            comparison,
+            reference_figure,
+            f"<= {TRIGGERER_TARGET}x",
+            at_most(ratio(net, reference_figure), TRIGGERER_TARGET),
+            note="both triggerers; idle rate measured before the phases",
+        ),
+        Row(
+            NAME,
+            case,
+            "triggerer CPU per wait-minute, gross",
+            gross,
+            "s",
+            comparison,
+            reference_figure,
+            note="includes heartbeats and trigger claiming",
+        ),
+    ]
+    archived = min(phase["manifests"] / phase["jobs"] for phase in phases.values())
+    complete = all(
+        not phase["archive_problems"] and phase["max_purchases_per_prompt"] == 1 for phase in phases.values()
+    )
+    rows.append(
+        Row(
+            NAME,
+            case,
+            "jobs archived (worst mode)",
+            100 * archived,
+            "%",
+            target="100 %",
+            met=bool(at_least(archived, 1.0)) and complete,
+            note="complete manifests in S3; one purchase per prompt",
+        )
+    )
+    return rows
+
+
+def run(settings: Settings) -> BenchResult:
+    from tests.deploy.checks import sim_call
+    from tests.deploy.deployment import deployment
+
+    jobs = settings.pick(JOBS, 4)
+    result = BenchResult(NAME)
+    result.details = {
+        "jobs": jobs,
+        "job_seconds": JOB_SECONDS,
+        "poll_interval_s": POLL_INTERVAL,
+        "sample_s": SAMPLE_S,
+        "phases": {},
+    }
+    result.details["reference"] = reference(jobs, settings.pick(3, 2))
+    dags = SCRATCH / "deployment_dags"
+    dags.mkdir(parents=True, exist_ok=True)
+    (dags / "aigc_bench_deployment.py").write_text(
+        DAG_FILE.format(jobs=jobs, poll=POLL_INTERVAL), encoding="utf-8"
+    )
+    with deployment(SCRATCH / "deployment", dags_folder=dags) as deploy:
+        sim_call(deploy, "/_sim/config", {"latency": {"cogview": JOB_SECONDS}})
+        idle = idle_rates(deploy, settings.pick(IDLE_S, 15.0))
+        result.details["idle"] = idle
+        for mode in MODES:
+            print(f"[deployment] phase {mode} ...", flush=True)
+            result.details["phases"][mode] = phase(deploy, mode, jobs, idle)
+    result.rows += rows_for(result.details["phases"], result.details["reference"])
+    return result

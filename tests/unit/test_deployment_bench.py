@@ -1,0 +1,158 @@
+"""Benchmark 7's numbers from given measurements: integrals, per-wait-minute CPU, rows and targets.
+
+The deployment itself runs with ``python -m benchmarks --only deployment``; nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import psutil
+import pytest
+
+from benchmarks.deployment import (
+    SLOT_TARGET,
+    TRIGGERER_TARGET,
+    Sampler,
+    integrate,
+    net_of_idle,
+    per_wait_minute,
+    reference_per_wait_minute,
+    rows_for,
+    tree_cpu,
+)
+
+
+def test_integrate_holds_each_value_until_the_next_sample() -> None:
+    # 2 slots for 2 s, 1 slot for 1 s, then 0: 5 slot-seconds; the samples may come unordered.
+    assert integrate([(13.0, 0.0), (10.0, 2.0), (12.0, 1.0), (11.0, 2.0)]) == 5.0
+    assert integrate([(5.0, 3.0)]) == 0.0
+    assert integrate([]) == 0.0
+
+
+def test_per_wait_minute_divides_by_minutes_of_waiting() -> None:
+    assert per_wait_minute(3.0, 120.0) == 1.5
+    assert per_wait_minute(3.0, 0.0) is None
+    assert per_wait_minute(None, 60.0) is None
+
+
+def test_net_of_idle_subtracts_the_idle_rate_and_never_goes_negative() -> None:
+    assert net_of_idle(10.0, 0.05, 100.0) == pytest.approx(5.0)
+    assert net_of_idle(1.0, 0.05, 100.0) == 0.0
+
+
+def test_the_reference_is_the_median_of_its_windows_per_wait_minute() -> None:
+    windows = [
+        {"cpu_s": 0.12, "window_s": 30.0},
+        {"cpu_s": 0.06, "window_s": 30.0},
+        {"cpu_s": 0.3, "window_s": 30.0},
+    ]
+    # 4 waits for 30 s = 2 wait-minutes per window: 0.06, 0.03, 0.15 -> median 0.06
+    assert reference_per_wait_minute(windows, 4) == pytest.approx(0.06)
+
+
+def phase(jobs: int, slot_s: float, starts: int, cpu: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "jobs": jobs,
+        "worker_slot_s": slot_s,
+        "worker_process_starts": starts,
+        "worker_cpu_s": cpu,
+        "triggerer_cpu_s": 2.0,
+        "triggerer_cpu_net_s": 1.0,
+        "deferred_wait_s": 4 * 60.0,
+        "manifests": jobs,
+        "archive_problems": [],
+        "max_purchases_per_prompt": 1,
+        **extra,
+    }
+
+
+def phases(**deferrable: Any) -> dict[str, dict[str, Any]]:
+    return {
+        "deferrable": phase(4, 40.0, 12, 20.0, **deferrable),
+        "reschedule": phase(4, 80.0, 28, 50.0),
+        "poke": phase(4, 320.0, 12, 30.0),
+    }
+
+
+def by_metric(rows: list[Any]) -> dict[str, Any]:
+    return {row.metric: row for row in rows}
+
+
+def test_rows_compare_each_mode_per_job_with_poke_and_apply_the_targets() -> None:
+    rows = by_metric(rows_for(phases(), {"cpu_s_per_wait_minute": 0.2, "n": 4, "interval_s": 15.0}))
+
+    slot = rows["worker-slot seconds per job, deferrable"]
+    assert (slot.ours, slot.theirs, slot.ratio, slot.met) == (10.0, 80.0, 0.125, True)
+    assert f"<= {SLOT_TARGET}x" in slot.target
+    assert rows["worker-slot seconds per job, reschedule"].ratio == 0.25
+    assert rows["worker-slot seconds per job, reschedule"].met is None
+    assert rows["worker process starts per job, reschedule"].ours == 7.0
+    # 1 CPU-second net over 4 wait-minutes = 0.25 s per wait-minute: 1.25x the reference of 0.2
+    net = rows["triggerer CPU per wait-minute, net of idle"]
+    assert net.ours == 0.25
+    assert net.ratio == pytest.approx(1.25)
+    assert net.met is True
+    assert f"<= {TRIGGERER_TARGET}x" in net.target
+    assert rows["triggerer CPU per wait-minute, gross"].ours == 0.5
+    assert rows["jobs archived (worst mode)"].ours == 100.0
+    assert rows["jobs archived (worst mode)"].met is True
+
+
+def test_missed_targets_show_as_not_met() -> None:
+    slow = phases(worker_slot_s=100.0, triggerer_cpu_net_s=2.0)
+    rows = by_metric(rows_for(slow, {"cpu_s_per_wait_minute": 0.2, "n": 4, "interval_s": 15.0}))
+
+    assert rows["worker-slot seconds per job, deferrable"].met is False  # 0.3125x poke
+    assert rows["triggerer CPU per wait-minute, net of idle"].met is False  # 2.5x
+
+
+@pytest.mark.parametrize(
+    "archive", [{"manifests": 3}, {"archive_problems": ["x: missing"]}, {"max_purchases_per_prompt": 2}]
+)
+def test_a_missing_or_broken_archive_or_a_second_purchase_misses_the_archive_target(
+    archive: dict[str, Any],
+) -> None:
+    rows = by_metric(rows_for(phases(**archive), {"cpu_s_per_wait_minute": 0.2, "n": 4, "interval_s": 15.0}))
+
+    assert rows["jobs archived (worst mode)"].met is False
+
+
+def test_an_unmeasured_reference_leaves_the_triggerer_target_unknown() -> None:
+    rows = by_metric(rows_for(phases(), {"cpu_s_per_wait_minute": None, "n": 4, "interval_s": 15.0}))
+
+    assert rows["triggerer CPU per wait-minute, net of idle"].met is None
+
+
+def test_the_sampler_counts_pool_processes_that_hold_a_task_process() -> None:
+    # This test process plays the worker: its child a pool process, the grandchild its task process.
+    code = (
+        "import subprocess, sys, time; "
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "print(p.pid, flush=True); time.sleep(60)"
+    )
+    pool = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert pool.stdout is not None
+        task = int(pool.stdout.readline())
+        sampler = Sampler((pool.pid,))
+        assert sampler.sample() == 0  # the pool process is the root here: its child has no child
+
+        sampler = Sampler((os.getpid(),))
+        assert sampler.sample() >= 1
+        assert task in sampler.task_pids
+    finally:
+        for child in psutil.Process(pool.pid).children():
+            child.kill()
+        pool.kill()
+        pool.wait()
+
+
+def test_tree_cpu_counts_a_reaped_child() -> None:
+    before = tree_cpu(os.getpid())
+    subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True)
+
+    assert tree_cpu(os.getpid()) > before
