@@ -22,6 +22,7 @@ from airflow.sdk.execution_time.context import NEVER_EXPIRE
 
 from airflow_provider_aigc.exceptions import (
     AigcError,
+    AigcInvalidRequestError,
     AigcJobConflictError,
     AigcSubmitUnconfirmedError,
     AigcUnknownJobError,
@@ -103,7 +104,13 @@ class AigcSubmitOperator(BaseOperator):
         # Validated once, connection defaults included: what is fingerprinted is what is sent.
         request = self.hook.validate(self.app, self.params_for_request())
         fingerprint = request_fingerprint(self.vendor, self.app, self.conn_id, request)
-        store = context["task_state_store"]  # always set by Airflow >= 3.3's task runner
+        store = context.get("task_state_store")
+        if store is None:  # Airflow >= 3.3's task runner always sets it; a hand-made context may not
+            raise AigcInvalidRequestError(
+                f"{type(self).__name__} needs Airflow 3.3's task_state_store in its context to buy at"
+                " most one job per task instance; nothing was submitted",
+                vendor=self.vendor,
+            )
         ti = context.get("ti")
         reusable = self._earlier_job(store, fingerprint, request, ti)
         if reusable is not None:

@@ -496,7 +496,12 @@ def test_allowed_forms_connect_where_they_were_checked(
     assert parse_output_url(url).host == destination[0]
 
 
-NO_STATE_STORE: Any = {"task_state_store": None}
+def fresh_state_store() -> Any:
+    """A first try's context: an empty task state store."""
+    from tests.unit.operators.fakes import FakeTaskStateStore
+
+    return {"task_state_store": FakeTaskStateStore()}
+
 
 # --- bad operator input --------------------------------------------------------------------------
 
@@ -565,7 +570,7 @@ def test_bad_operator_input_fails_before_any_paid_call(
     requests_before = sim.stats()["requests_total"]
     task = operator(task_id="submit", **kwargs)
     with pytest.raises(AirflowFailException) as caught:
-        task.execute(NO_STATE_STORE)
+        task.execute(fresh_state_store())
     assert limit in str(caught.value)
     assert "limit" in str(caught.value)
     assert isinstance(caught.value.__cause__, AigcInvalidRequestError)
@@ -661,7 +666,7 @@ def test_auth_failure_at_the_operator_says_what_to_fix_without_the_secret(
     connection["password"] = "a-wrong-secret-key-31337"
     monkeypatch.setenv(name, json.dumps(connection))
     with pytest.raises(AirflowFailException) as caught:
-        ErnieVilgSubmitOperator(task_id="submit", prompt="猫").execute(NO_STATE_STORE)
+        ErnieVilgSubmitOperator(task_id="submit", prompt="猫").execute(fresh_state_store())
     message = str(caught.value)
     assert "AigcAuthError" in message
     assert "connection" in message

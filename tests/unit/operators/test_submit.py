@@ -236,6 +236,15 @@ def test_invalid_parameters_fail_before_any_paid_call_and_skip_retries(
     assert store.writes == []
 
 
+def test_a_context_without_a_task_state_store_buys_nothing(zhipu: ZhipuCalls) -> None:
+    """Without the store a later try could not see this one's job: refuse, classified, unpaid."""
+    with pytest.raises(AirflowFailException, match="task_state_store") as raised:
+        cogview().execute(cast("Any", {"task_state_store": None}))
+
+    assert type(raised.value.__cause__).__name__ == "AigcInvalidRequestError"
+    assert zhipu.submits.calls == []
+
+
 @pytest.mark.parametrize(
     "error",
     [AigcAuthError("zhipu error 10002", vendor="zhipu"), AigcContentRejectedError("blocked", vendor="zhipu")],
