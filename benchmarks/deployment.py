@@ -288,15 +288,12 @@ def phase(deploy: Deployment, mode: str, jobs: int, idle: dict[str, float]) -> d
         "worker_slot_s": integrate(sampler.busy),
         "peak_slots_held": max((value for _, value in sampler.busy), default=0.0),
         "triggerer_cpu_s": triggerer_cpu,
-        "triggerer_cpu_net_s": net_of_idle(triggerer_cpu, idle["triggerer_cpu_per_s"], seconds),
+        "idle_triggerer_cpu_per_s": idle["triggerer_cpu_per_s"],
         "deferred_wait_s": integrate(deferred),
         "sensor_wait_s": integrate(waiting),
         "peak_deferred": max((value for _, value in deferred), default=0.0),
         "steady_s": steady[0] if steady else None,
         "steady_triggerer_cpu_s": steady[1] if steady else None,
-        "steady_triggerer_cpu_net_s": (
-            net_of_idle(steady[1], idle["triggerer_cpu_per_s"], steady[0]) if steady else None
-        ),
         "manifests": archives.manifests,
         "archive_problems": archives.problems[:5],
         "prompts_bought": len(bought),
@@ -359,6 +356,24 @@ def per_job(phase_figures: dict[str, Any], key: str) -> float:
     return float(phase_figures[key]) / int(phase_figures["jobs"])
 
 
+def triggerer_baseline(phases: dict[str, dict[str, Any]]) -> float:
+    """Both triggerers' CPU-seconds per second in the sensor-mode phases: nothing deferred.
+
+    The same DAG activity and machine load as the deferrable phase, over minutes rather than
+    the short idle window before the phases.
+    """
+    quiet = [phases[mode] for mode in ("reschedule", "poke")]
+    return float(sum(p["triggerer_cpu_s"] for p in quiet) / sum(p["seconds"] for p in quiet))
+
+
+def steady_per_wait_minute(deferrable: dict[str, Any], baseline: float) -> float | None:
+    """The deferrable phase's steady-state triggerer CPU beyond `baseline`, per wait-minute."""
+    if deferrable.get("steady_s") is None:
+        return None
+    net = net_of_idle(deferrable["steady_triggerer_cpu_s"], baseline, deferrable["steady_s"])
+    return per_wait_minute(net, deferrable["jobs"] * deferrable["steady_s"])
+
+
 def rows_for(phases: dict[str, dict[str, Any]], ref: dict[str, Any]) -> list[Row]:
     """Per-job figures of each mode, their ratios to ``poke`` mode, the triggerer and the archives."""
     jobs = phases["poke"]["jobs"]
@@ -391,52 +406,42 @@ def rows_for(phases: dict[str, dict[str, Any]], ref: dict[str, Any]) -> list[Row
     deferrable = phases["deferrable"]
     reference_figure = ref["cpu_s_per_wait_minute"]
     comparison = f"one process, AigcJobTrigger, N={ref['n']}"
-    steady_net = deferrable.get("steady_triggerer_cpu_net_s")
-    steady = per_wait_minute(steady_net, jobs * deferrable["steady_s"]) if steady_net is not None else None
-    within = at_most(ratio(steady, reference_figure), TRIGGERER_TARGET)
+    baseline = triggerer_baseline(phases)
+    steady = steady_per_wait_minute(deferrable, baseline)
     rows.append(
         Row(
             NAME,
             case,
-            "triggerer CPU per wait-minute, steady, net of idle",
+            "triggerer CPU per wait-minute, steady, net of baseline",
             steady,
             "s",
             comparison,
             reference_figure,
             f"<= {TRIGGERER_TARGET}x",
-            within if steady is None or steady > 0 else None,
-            note=f"{POLL_INTERVAL:g} s polls; both net of their idle CPU"
-            + ("" if steady is None or steady > 0 else "; below the triggerers' idle noise"),
+            at_most(ratio(steady, reference_figure), TRIGGERER_TARGET)
+            if steady is None or steady > 0
+            else None,
+            note=f"{POLL_INTERVAL:g} s polls; baseline: the triggerers in the sensor-mode phases"
+            + ("" if steady is None or steady > 0 else "; below the baseline's noise"),
         )
     )
-    for label, key in (
-        ("whole phase, net of idle", "triggerer_cpu_net_s"),
-        ("whole phase, gross", "triggerer_cpu_s"),
-    ):
-        rows.append(
-            Row(
-                NAME,
-                case,
-                f"triggerer CPU per wait-minute, {label}",
-                per_wait_minute(deferrable[key], deferrable["deferred_wait_s"]),
-                "s",
-                comparison,
-                reference_figure,
-                note="with each trigger's start, first poll and event",
-            )
-        )
-    for mode in ("reschedule", "poke"):
-        rows.append(
-            Row(
-                NAME,
-                case,
-                f"triggerer CPU-seconds per job, net of idle, {mode}",
-                per_job(phases[mode], "triggerer_cpu_net_s"),
-                "s",
-                "deferrable chain",
-                per_job(deferrable, "triggerer_cpu_net_s"),
-            )
-        )
+    before = steady_per_wait_minute(deferrable, deferrable["idle_triggerer_cpu_per_s"])
+    whole = per_wait_minute(
+        net_of_idle(deferrable["triggerer_cpu_s"], baseline, deferrable["seconds"]),
+        deferrable["deferred_wait_s"],
+    )
+    rows += [
+        Row(NAME, case, "triggerer CPU per wait-minute, steady, net of idle before", before, "s",
+            comparison, reference_figure, note="idle rate from a window before the phases"),
+        Row(NAME, case, "triggerer CPU per wait-minute, whole phase, net of baseline", whole, "s",
+            comparison, reference_figure, note="with each trigger's start, first poll and event"),
+        Row(NAME, case, "triggerer CPU per wait-minute, whole phase, gross",
+            per_wait_minute(deferrable["triggerer_cpu_s"], deferrable["deferred_wait_s"]), "s",
+            comparison, reference_figure, note="with heartbeats and trigger claiming"),
+        Row(NAME, case, "triggerer CPU per second, no waits held (reschedule, poke)", baseline, "s",
+            "idle before the phases", deferrable["idle_triggerer_cpu_per_s"],
+            note="both triggerers; sensor modes hold no waits in the triggerer"),
+    ]  # fmt: skip
     archived = min(phase["manifests"] / phase["jobs"] for phase in phases.values())
     complete = all(
         not phase["archive_problems"] and phase["max_purchases_per_prompt"] == 1 for phase in phases.values()

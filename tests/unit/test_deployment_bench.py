@@ -74,11 +74,12 @@ def phase(jobs: int, slot_s: float, starts: int, cpu: float, **extra: Any) -> di
         "worker_slot_s": slot_s,
         "worker_process_starts": starts,
         "worker_cpu_s": cpu,
-        "triggerer_cpu_s": 2.0,
-        "triggerer_cpu_net_s": 1.0,
+        "seconds": 100.0,
+        "triggerer_cpu_s": 2.0,  # sensor-mode phases: a baseline of 0.02 CPU-s/s
+        "idle_triggerer_cpu_per_s": 0.01,
         "deferred_wait_s": 4 * 60.0,
         "steady_s": 30.0,
-        "steady_triggerer_cpu_net_s": 0.5,
+        "steady_triggerer_cpu_s": 0.6 + 0.5,  # 0.5 s beyond the baseline
         "manifests": jobs,
         "archive_problems": [],
         "max_purchases_per_prompt": 1,
@@ -88,7 +89,7 @@ def phase(jobs: int, slot_s: float, starts: int, cpu: float, **extra: Any) -> di
 
 def phases(**deferrable: Any) -> dict[str, dict[str, Any]]:
     return {
-        "deferrable": phase(4, 40.0, 12, 20.0, **deferrable),
+        "deferrable": phase(4, 40.0, 12, 20.0, **{"triggerer_cpu_s": 3.0, **deferrable}),
         "reschedule": phase(4, 80.0, 28, 50.0),
         "poke": phase(4, 320.0, 12, 30.0),
     }
@@ -108,25 +109,28 @@ def test_rows_compare_each_mode_per_job_with_poke_and_apply_the_targets() -> Non
     assert rows["worker-slot seconds per job, reschedule"].met is None
     assert rows["worker process starts per job, reschedule"].ours == 7.0
     # steady state: 0.5 CPU-seconds net over 4 waits x 30 s = 2 wait-minutes: 1.25x the reference of 0.2
-    steady = rows["triggerer CPU per wait-minute, steady, net of idle"]
-    assert steady.ours == 0.25
+    steady = rows["triggerer CPU per wait-minute, steady, net of baseline"]
+    assert steady.ours == pytest.approx(0.25)
     assert steady.ratio == pytest.approx(1.25)
     assert steady.met is True
     assert f"<= {TRIGGERER_TARGET}x" in steady.target
-    # the whole phase: 1 s net, 2 s gross over 4 wait-minutes
-    assert rows["triggerer CPU per wait-minute, whole phase, net of idle"].ours == 0.25
-    assert rows["triggerer CPU per wait-minute, whole phase, gross"].ours == 0.5
-    assert rows["triggerer CPU-seconds per job, net of idle, poke"].ours == 0.25
+    # against the idle window before the phases (0.01/s): 0.8 s over 2 wait-minutes
+    assert rows["triggerer CPU per wait-minute, steady, net of idle before"].ours == pytest.approx(0.4)
+    # the whole phase: 1 s beyond the baseline, 3 s gross over 4 wait-minutes
+    assert rows["triggerer CPU per wait-minute, whole phase, net of baseline"].ours == pytest.approx(0.25)
+    assert rows["triggerer CPU per wait-minute, whole phase, gross"].ours == 0.75
+    baseline = rows["triggerer CPU per second, no waits held (reschedule, poke)"]
+    assert (baseline.ours, baseline.theirs) == (0.02, 0.01)
     assert rows["jobs archived (worst mode)"].ours == 100.0
     assert rows["jobs archived (worst mode)"].met is True
 
 
 def test_missed_targets_show_as_not_met() -> None:
-    slow = phases(worker_slot_s=100.0, steady_triggerer_cpu_net_s=1.0)
+    slow = phases(worker_slot_s=100.0, steady_triggerer_cpu_s=0.6 + 1.0)
     rows = by_metric(rows_for(slow, {"cpu_s_per_wait_minute": 0.2, "n": 4, "interval_s": 15.0}))
 
     assert rows["worker-slot seconds per job, deferrable"].met is False  # 0.3125x poke
-    assert rows["triggerer CPU per wait-minute, steady, net of idle"].met is False  # 2.5x
+    assert rows["triggerer CPU per wait-minute, steady, net of baseline"].met is False  # 2.5x
 
 
 @pytest.mark.parametrize(
@@ -142,14 +146,12 @@ def test_a_missing_or_broken_archive_or_a_second_purchase_misses_the_archive_tar
 
 def test_an_unmeasured_figure_or_one_below_the_idle_noise_leaves_the_triggerer_target_unknown() -> None:
     no_reference = rows_for(phases(), {"cpu_s_per_wait_minute": None, "n": 4, "interval_s": 15.0})
-    no_steady_state = rows_for(
-        phases(steady_triggerer_cpu_net_s=None), {"cpu_s_per_wait_minute": 0.2, "n": 4}
-    )
-    in_the_noise = rows_for(phases(steady_triggerer_cpu_net_s=-0.1), {"cpu_s_per_wait_minute": 0.2, "n": 4})
+    no_steady_state = rows_for(phases(steady_s=None), {"cpu_s_per_wait_minute": 0.2, "n": 4})
+    in_the_noise = rows_for(phases(steady_triggerer_cpu_s=0.5), {"cpu_s_per_wait_minute": 0.2, "n": 4})
 
     for rows in (no_reference, no_steady_state, in_the_noise):
-        assert by_metric(rows)["triggerer CPU per wait-minute, steady, net of idle"].met is None
-    assert "idle noise" in by_metric(in_the_noise)["triggerer CPU per wait-minute, steady, net of idle"].note
+        assert by_metric(rows)["triggerer CPU per wait-minute, steady, net of baseline"].met is None
+    assert "noise" in by_metric(in_the_noise)["triggerer CPU per wait-minute, steady, net of baseline"].note
 
 
 def test_the_sampler_counts_pool_processes_that_hold_a_task_process() -> None:
