@@ -38,7 +38,12 @@ def _chain(app: str, submit: Any) -> None:
         task_id=f"wait_{app}", poll_interval=POLL_INTERVAL, timeout=WAIT_TIMEOUT
     ).expand(job=submit.output)
     AigcArchiveToS3Operator.partial(
-        task_id=f"archive_{app}", s3_bucket=BUCKET, s3_key_prefix="deploy/{{ params.tag }}"
+        task_id=f"archive_{app}",
+        s3_bucket=BUCKET,
+        s3_key_prefix="deploy/{{ params.tag }}",
+        # One download at a time: the worker-kill-archive scenario slows "the next download" after
+        # the first image; with parallel copies the rest had already left and the fault never fired.
+        max_concurrency=1,
     ).expand(job=wait.output)
 
 
