@@ -47,7 +47,6 @@ from airflow_provider_aigc.hooks.calls import (
 )
 from airflow_provider_aigc.hooks.connection import ConnectionSettings, OutputPolicy, read_settings
 from airflow_provider_aigc.hooks.retry import Deadline, OnRetry, RetryPolicy, parse_retry_after, retrying
-from airflow_provider_aigc.hooks.session import session_for
 from airflow_provider_aigc.hooks.transport import RequestFailed, asend, describe, new_session, redact, send
 from airflow_provider_aigc.models import JobRef, JobStatus, utc_now_iso
 from airflow_provider_aigc.urls import without_query
@@ -412,6 +411,8 @@ class AigcHook(BaseHook, ABC, Generic[C]):
             async with loop_lock(effect.key):
                 return await self._arun(effect.call)
         else:
+            from airflow_provider_aigc.hooks.session import session_for  # aiohttp: triggerer only
+
             try:
                 return await asend(
                     session_for(effect.base_url), effect.base_url, effect.request, effect.timeout

@@ -13,7 +13,6 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
-import aiohttp
 import requests
 import urllib3.exceptions
 
@@ -30,6 +29,7 @@ _CHUNK_BYTES = 64 * 1024
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
+    import aiohttp
     from multidict import CIMultiDictProxy
 
 
@@ -137,6 +137,8 @@ async def asend(
     session: aiohttp.ClientSession, base_url: str, request: HttpRequest, timeout: float
 ) -> HttpResponse:
     """One HTTP exchange over aiohttp, bounded by an explicit client timeout."""
+    import aiohttp  # the triggerer's client, imported at its first call: DAG parsing never needs it
+
     client_timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=timeout)
     try:
         async with session.request(
