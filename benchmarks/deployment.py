@@ -124,6 +124,7 @@ class Snapshot:
     at: float
     worker_cpu: float
     triggerer_cpu: float
+    runner_cpu: float  # the triggerers' trigger-runner subprocesses alone
     roots: tuple[int, ...]
     celery_tasks: int
 
@@ -186,6 +187,15 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
+def descendants_cpu(pid: int) -> float:
+    """user + system CPU of ``pid``'s descendants only: a triggerer's trigger-runner subprocess.
+
+    Airflow 3's triggerer is a supervisor (the database loop: claiming triggers, heartbeats,
+    events) that forks the runner, the event loop in which the triggers themselves run.
+    """
+    return tree_cpu(pid) - sum(psutil.Process(pid).cpu_times()[:2])
+
+
 def celery_tasks(deploy: Deployment) -> int:
     """Rows in the Celery result backend: one per task the workers ran (0 before the first)."""
     try:
@@ -203,6 +213,7 @@ def snapshot(deploy: Deployment) -> Snapshot:
         at=time.monotonic(),
         worker_cpu=sum(tree_cpu(pid) for pid in workers),
         triggerer_cpu=sum(tree_cpu(pid) for pid in triggerers),
+        runner_cpu=sum(descendants_cpu(pid) for pid in triggerers),
         roots=workers + triggerers,
         celery_tasks=celery_tasks(deploy),
     )
@@ -255,6 +266,7 @@ def phase(deploy: Deployment, mode: str, jobs: int, idle: dict[str, float]) -> d
     deferred: list[tuple[float, float]] = []
     waiting: list[tuple[float, float]] = []
     triggered: list[tuple[float, float, float]] = []  # (time, waits deferred, triggerer CPU so far)
+    ran: list[tuple[float, float, float]] = []  # (time, waits deferred, trigger-runner CPU so far)
 
     def observe() -> None:
         states = sensor_states(deploy, run_id, dag)
@@ -262,6 +274,7 @@ def phase(deploy: Deployment, mode: str, jobs: int, idle: dict[str, float]) -> d
         deferred.append((now, float(states.get("deferred", 0))))
         waiting.append((now, float(sum(states.get(s, 0) for s in WAITING_STATES))))
         triggered.append((now, deferred[-1][1], sum(tree_cpu(pid) for pid in triggerers)))
+        ran.append((now, deferred[-1][1], sum(descendants_cpu(pid) for pid in triggerers)))
 
     with Sampler(tuple(deploy[name].pid for name in WORKER_NAMES)) as sampler:
         run_id = trigger_run(deploy, dag, mode)
@@ -277,6 +290,7 @@ def phase(deploy: Deployment, mode: str, jobs: int, idle: dict[str, float]) -> d
     tries = task_instances(deploy, dag, run_id)
     triggerer_cpu = after.triggerer_cpu - before.triggerer_cpu
     steady = steady_window(triggered, jobs, POLL_INTERVAL)
+    steady_runner = steady_window(ran, jobs, POLL_INTERVAL)
     return {
         "mode": mode,
         "jobs": jobs,
@@ -288,12 +302,15 @@ def phase(deploy: Deployment, mode: str, jobs: int, idle: dict[str, float]) -> d
         "worker_slot_s": integrate(sampler.busy),
         "peak_slots_held": max((value for _, value in sampler.busy), default=0.0),
         "triggerer_cpu_s": triggerer_cpu,
+        "runner_cpu_s": after.runner_cpu - before.runner_cpu,
         "idle_triggerer_cpu_per_s": idle["triggerer_cpu_per_s"],
         "deferred_wait_s": integrate(deferred),
         "sensor_wait_s": integrate(waiting),
         "peak_deferred": max((value for _, value in deferred), default=0.0),
         "steady_s": steady[0] if steady else None,
         "steady_triggerer_cpu_s": steady[1] if steady else None,
+        "steady_runner_s": steady_runner[0] if steady_runner else None,
+        "steady_runner_cpu_s": steady_runner[1] if steady_runner else None,
         "manifests": archives.manifests,
         "archive_problems": archives.problems[:5],
         "prompts_bought": len(bought),
@@ -356,22 +373,28 @@ def per_job(phase_figures: dict[str, Any], key: str) -> float:
     return float(phase_figures[key]) / int(phase_figures["jobs"])
 
 
-def triggerer_baseline(phases: dict[str, dict[str, Any]]) -> float:
+def triggerer_baseline(phases: dict[str, dict[str, Any]], key: str = "triggerer_cpu_s") -> float:
     """Both triggerers' CPU-seconds per second in the sensor-mode phases: nothing deferred.
 
     The same DAG activity and machine load as the deferrable phase, over minutes rather than
     the short idle window before the phases.
     """
     quiet = [phases[mode] for mode in ("reschedule", "poke")]
-    return float(sum(p["triggerer_cpu_s"] for p in quiet) / sum(p["seconds"] for p in quiet))
+    return float(sum(p[key] for p in quiet) / sum(p["seconds"] for p in quiet))
 
 
-def steady_per_wait_minute(deferrable: dict[str, Any], baseline: float) -> float | None:
-    """The deferrable phase's steady-state triggerer CPU beyond `baseline`, per wait-minute."""
-    if deferrable.get("steady_s") is None:
+def steady_per_wait_minute(
+    deferrable: dict[str, Any], baseline: float, part: str = "triggerer"
+) -> float | None:
+    """The deferrable phase's steady-state CPU of `part` beyond `baseline`, per wait-minute.
+
+    `part`: ``triggerer`` (whole process trees) or ``runner`` (the trigger-runner subprocesses).
+    """
+    seconds = deferrable.get("steady_s" if part == "triggerer" else "steady_runner_s")
+    if seconds is None:
         return None
-    net = net_of_idle(deferrable["steady_triggerer_cpu_s"], baseline, deferrable["steady_s"])
-    return per_wait_minute(net, deferrable["jobs"] * deferrable["steady_s"])
+    net = net_of_idle(deferrable[f"steady_{part}_cpu_s"], baseline, seconds)
+    return per_wait_minute(net, deferrable["jobs"] * seconds)
 
 
 def rows_for(phases: dict[str, dict[str, Any]], ref: dict[str, Any]) -> list[Row]:
@@ -425,6 +448,16 @@ def rows_for(phases: dict[str, dict[str, Any]], ref: dict[str, Any]) -> list[Row
             + ("" if steady is None or steady > 0 else "; below the baseline's noise"),
         )
     )
+    runner = steady_per_wait_minute(deferrable, triggerer_baseline(phases, "runner_cpu_s"), "runner")
+    rows += [
+        Row(NAME, case, "triggerer CPU per wait-minute, steady, trigger runner, net of baseline", runner,
+            "s", comparison, reference_figure,
+            note="the runner subprocesses alone: the event loop the triggers run in, what the "
+            "single-process benchmark measures"),
+        Row(NAME, case, "triggerer CPU per wait-minute, steady, supervisor, net of baseline",
+            None if steady is None or runner is None else steady - runner, "s", comparison,
+            reference_figure, note="Airflow's database loop (claiming, heartbeats): the rest"),
+    ]  # fmt: skip
     before = steady_per_wait_minute(deferrable, deferrable["idle_triggerer_cpu_per_s"])
     whole = per_wait_minute(
         net_of_idle(deferrable["triggerer_cpu_s"], baseline, deferrable["seconds"]),

@@ -80,6 +80,9 @@ def phase(jobs: int, slot_s: float, starts: int, cpu: float, **extra: Any) -> di
         "deferred_wait_s": 4 * 60.0,
         "steady_s": 30.0,
         "steady_triggerer_cpu_s": 0.6 + 0.5,  # 0.5 s beyond the baseline
+        "runner_cpu_s": 0.5,  # sensor-mode phases: the runners' baseline of 0.005 CPU-s/s
+        "steady_runner_s": 30.0,
+        "steady_runner_cpu_s": 0.15 + 0.2,  # 0.2 s of the 0.5 beyond the baseline
         "manifests": jobs,
         "archive_problems": [],
         "max_purchases_per_prompt": 1,
@@ -183,3 +186,16 @@ def test_tree_cpu_counts_a_reaped_child() -> None:
     subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True)
 
     assert tree_cpu(os.getpid()) > before
+
+
+def test_the_triggerer_is_split_into_the_trigger_runner_and_airflows_supervisor_loop() -> None:
+    rows = by_metric(rows_for(phases(), {"cpu_s_per_wait_minute": 0.2, "n": 4}))
+    # 0.2 CPU-s net over 4 waits x 30 s = 2 wait-minutes: 0.1 in the runners, 0.15 in the supervisors
+    runner = rows["triggerer CPU per wait-minute, steady, trigger runner, net of baseline"]
+    supervisor = rows["triggerer CPU per wait-minute, steady, supervisor, net of baseline"]
+    assert runner.ours == pytest.approx(0.1)
+    assert runner.ratio == pytest.approx(0.5)
+    assert supervisor.ours == pytest.approx(0.15)
+    assert runner.met is None  # the target stays on the whole triggerer
+    assert supervisor.met is None
+    assert rows["triggerer CPU per wait-minute, steady, net of baseline"].met is True
