@@ -15,22 +15,6 @@ if TYPE_CHECKING:
     from airflow_provider_aigc.archive.copier import ArchiveResult
     from airflow_provider_aigc.models import ArchivedObject, JobStatus
 
-# The keys of the asset event's extra (docs/archive.md); consumers may rely on every one.
-EXTRA_KEYS = (
-    "vendor",
-    "app",
-    "job_id",
-    "bucket",
-    "prefix",
-    "manifest_key",
-    "manifest_uri",
-    "object_count",
-    "total_bytes",
-    "billed_units",
-    "billed_unit",
-    "prompt_sha256",
-)
-
 
 @dataclass(frozen=True)
 class ArchiveOutcome:
