@@ -144,23 +144,11 @@ class DeadlineReached(AigcError):
     """
 
 
+# Every class above, by name: how a JobError's ``type`` (and a trigger event's) becomes a class again.
 EXCEPTION_CLASSES: dict[str, type[AigcError]] = {
-    cls.__name__: cls
-    for cls in (
-        AigcError,
-        AigcAuthError,
-        AigcRateLimitError,
-        AigcQuotaExceededError,
-        AigcInvalidRequestError,
-        AigcContentRejectedError,
-        AigcJobFailedError,
-        AigcServerError,
-        AigcSubmitUnconfirmedError,
-        AigcJobConflictError,
-        AigcOutputExpiredError,
-        AigcUnknownJobError,
-        DeadlineReached,
-    )
+    name: value
+    for name, value in dict(globals()).items()
+    if isinstance(value, type) and issubclass(value, AigcError)
 }
 
 

@@ -6,7 +6,7 @@ JSON primitives without loss (``to_dict`` / ``from_dict``). No Airflow or networ
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
@@ -40,6 +40,19 @@ def parse_iso(value: str | None) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _read(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """Every field of ``cls`` as ``data`` has it (absent: None), for ``from_dict`` to convert the
+    ones that need it; unknown keys (from a newer version) are ignored."""
+    return {item.name: data.get(item.name) for item in fields(cls)}
+
+
+def _kind(cls: type, data: dict[str, Any]) -> OutputKind:
+    kind: OutputKind = data["kind"]
+    if kind not in ("image", "text"):
+        raise ValueError(f"{cls.__name__} kind must be 'image' or 'text', got {kind!r}")
+    return kind
 
 
 @dataclass(frozen=True)
@@ -92,19 +105,7 @@ class Output:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Output:
-        kind = data["kind"]
-        if kind not in ("image", "text"):
-            raise ValueError(f"Output kind must be 'image' or 'text', got {kind!r}")
-        return cls(
-            index=int(data["index"]),
-            kind=kind,
-            url=data.get("url"),
-            text=data.get("text"),
-            width=data.get("width"),
-            height=data.get("height"),
-            expires_at=data.get("expires_at"),
-            moderation=data.get("moderation"),
-        )
+        return cls(**{**_read(cls, data), "kind": _kind(cls, data), "index": int(data["index"])})
 
 
 @dataclass(frozen=True)
@@ -168,39 +169,26 @@ class JobStatus:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "vendor": self.vendor,
-            "app": self.app,
-            "job_id": self.job_id,
+            **asdict(self),
             "state": self.state.value,
-            "progress": self.progress,
             "outputs": [output.to_dict() for output in self.outputs],
-            "error": self.error.to_dict() if self.error else None,
-            "conn_id": self.conn_id,
-            "request": dict(self.request),
-            "billed_units": self.billed_units,
-            "billed_unit": self.billed_unit,
-            "billing_basis": self.billing_basis,
-            "submitted_at": self.submitted_at,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobStatus:
-        progress = data.get("progress")
-        error = data.get("error")
+        progress, error = data.get("progress"), data.get("error")
         return cls(
-            vendor=str(data["vendor"]),
-            app=str(data["app"]),
-            job_id=str(data["job_id"]),
-            state=JobState(data["state"]),
-            progress=None if progress is None else float(progress),
-            outputs=tuple(Output.from_dict(item) for item in data.get("outputs") or ()),
-            error=JobError.from_dict(error) if error else None,
-            conn_id=data.get("conn_id"),
-            request=dict(data.get("request") or {}),
-            billed_units=data.get("billed_units"),
-            billed_unit=data.get("billed_unit"),
-            billing_basis=data.get("billing_basis"),
-            submitted_at=data.get("submitted_at"),
+            **{
+                **_read(cls, data),
+                "vendor": str(data["vendor"]),
+                "app": str(data["app"]),
+                "job_id": str(data["job_id"]),
+                "state": JobState(data["state"]),
+                "progress": None if progress is None else float(progress),
+                "outputs": tuple(Output.from_dict(item) for item in data.get("outputs") or ()),
+                "error": JobError.from_dict(error) if error else None,
+                "request": dict(data.get("request") or {}),
+            }
         )
 
 
@@ -226,9 +214,6 @@ class ArchivedObject:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArchivedObject:
-        kind = data["kind"]
-        if kind not in ("image", "text"):
-            raise ValueError(f"ArchivedObject kind must be 'image' or 'text', got {kind!r}")
         return cls(
             bucket=str(data["bucket"]),
             key=str(data["key"]),
@@ -236,6 +221,6 @@ class ArchivedObject:
             sha256=str(data["sha256"]),
             content_type=str(data["content_type"]),
             index=int(data["index"]),
-            kind=kind,
+            kind=_kind(cls, data),
             source_url=data.get("source_url"),
         )
