@@ -172,8 +172,7 @@ async def submit(request: web.Request) -> web.Response:
         return _reject(state, "submit", error.code)
     config = state.config
     now = state.now()
-    limit = config.concurrency[VENDOR]
-    if limit and state.jobs.active(VENDOR, now) >= limit:
+    if state.at_capacity(VENDOR, now):
         return _reject(state, "submit", 15)
     outcome = Outcome.SUCCESS
     if any(word in prompt for word in config.moderation_words):
@@ -185,7 +184,7 @@ async def submit(request: web.Request) -> web.Response:
     job = Job(
         vendor=VENDOR,
         app=APP,
-        job_id=_new_id(state),
+        job_id=state.new_job_id(VENDOR, lambda: str(state.rng.randrange(10**18, 2**63))),  # a Java long
         prompt=prompt,
         submitted_at=now,
         latency=0.0 if outcome is Outcome.MODERATED else config.latency_for(APP),
@@ -194,19 +193,9 @@ async def submit(request: web.Request) -> web.Response:
         image_bytes=config.image_bytes,
     )
     job.urls_expire_at = math.floor(job.done_at) + math.ceil(config.url_ttl[VENDOR] or 0)
-    state.jobs.add(job)
-    state.stats.vendors[VENDOR].submissions.append(
-        {"job_id": job.job_id, "app": APP, "prompt": prompt, "submitted_at": now}
-    )
+    state.accept(job)
     data = {"primary_task_id": int(job.job_id), "task_id": job.job_id}
     return json_response(state, VENDOR, "submit", {"data": data, "log_id": _log_id(state)})
-
-
-def _new_id(state: SimState) -> str:
-    while True:
-        job_id = str(state.rng.randrange(10**18, 2**63))  # 19 digits, fits a Java long
-        if (VENDOR, job_id) not in state.jobs:
-            return job_id
 
 
 async def get_image(request: web.Request) -> web.Response:

@@ -135,15 +135,14 @@ async def submit(request: web.Request) -> web.Response:
         text, images = validate(form)
         if any(word in text for word in config.moderation_words):
             raise Refused(202)
-        limit = config.concurrency[VENDOR]
-        if limit and state.jobs.active(VENDOR, now) >= limit:
+        if state.at_capacity(VENDOR, now):
             raise Refused(609)
     except Refused as error:
         return _reject(state, "submit", error)
     job = Job(
         vendor=VENDOR,
         app=APP,
-        job_id=_new_id(state),
+        job_id=state.new_job_id(VENDOR, lambda: f"{state.rng.getrandbits(128):032x}"),
         prompt=text,
         submitted_at=now,
         latency=config.latency_for(APP),
@@ -151,10 +150,7 @@ async def submit(request: web.Request) -> web.Response:
         image_bytes=config.image_bytes,
     )
     job.urls_expire_at = urls_expire_at(math.floor(now), config.url_ttl[VENDOR])
-    state.jobs.add(job)
-    state.stats.vendors[VENDOR].submissions.append(
-        {"job_id": job.job_id, "app": APP, "prompt": text, "submitted_at": now}
-    )
+    state.accept(job)
     body = {"code": 200, "msg": MESSAGES[200], "taskNo": f"{state.serial():024d}", "charge": True}
     return json_response(state, VENDOR, "submit", {**body, "data": {"taskId": job.job_id}})
 
@@ -173,13 +169,6 @@ def months_after(created: float, count: int) -> float:
     year, month = local.year + months // 12, months % 12 + 1
     day = min(local.day, calendar.monthrange(year, month)[1])
     return local.replace(year=year, month=month, day=day).timestamp()
-
-
-def _new_id(state: SimState) -> str:
-    while True:
-        job_id = f"{state.rng.getrandbits(128):032x}"
-        if (VENDOR, job_id) not in state.jobs:
-            return job_id
 
 
 async def query(request: web.Request) -> web.Response:

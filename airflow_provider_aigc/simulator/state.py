@@ -17,7 +17,10 @@ from airflow_provider_aigc.simulator.signing import UrlSigner
 from airflow_provider_aigc.simulator.stats import Stats
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow_provider_aigc.simulator.config import SimulatorConfig
+    from airflow_provider_aigc.simulator.jobs import Job
 
 
 @dataclass
@@ -50,6 +53,25 @@ class SimState:
     def serial(self) -> int:
         """A fresh number for request ids (log_id, taskNo), kept apart from the seeded generator."""
         return next(self._serial)
+
+    def new_job_id(self, vendor: str, draw: Callable[[], str]) -> str:
+        """``draw()`` until it gives an id no job of ``vendor`` holds."""
+        job_id = draw()
+        while (vendor, job_id) in self.jobs:
+            job_id = draw()
+        return job_id
+
+    def at_capacity(self, vendor: str, now: float) -> bool:
+        """Whether ``vendor``'s unfinished jobs fill its configured concurrency (0: unlimited)."""
+        limit = self.config.concurrency[vendor]
+        return bool(limit) and self.jobs.active(vendor, now) >= limit
+
+    def accept(self, job: Job) -> None:
+        """Keep an accepted job and count its submission."""
+        self.jobs.add(job)
+        self.stats.vendors[job.vendor].submissions.append(
+            {"job_id": job.job_id, "app": job.app, "prompt": job.prompt, "submitted_at": job.submitted_at}
+        )
 
     def configure(self, patch: dict[str, object]) -> SimulatorConfig:
         """Merge ``patch`` into the config (raises ``ValueError`` and changes nothing if invalid)."""

@@ -155,14 +155,14 @@ async def _submit(request: web.Request, api_name: str) -> web.Response:
         return json_response(state, VENDOR, "submit", _envelope(code))
     config = state.config
     now = state.now()
-    limit = config.concurrency[VENDOR]
-    if limit and state.jobs.active(VENDOR, now) >= limit:
+    if state.at_capacity(VENDOR, now):
         return _reject(state, "submit", 10003)
     images = config.cogview_images
+    hex_chars = 16 if api_name == "cogview" else 24
     job = Job(
         vendor=VENDOR,
         app=api_name,
-        job_id=_new_id(state, 16 if api_name == "cogview" else 24),
+        job_id=state.new_job_id(VENDOR, lambda: f"{state.rng.getrandbits(4 * hex_chars):0{hex_chars}x}"),
         prompt=prompt,
         submitted_at=now,
         latency=config.latency_for(api_name),
@@ -172,19 +172,9 @@ async def _submit(request: web.Request, api_name: str) -> web.Response:
         params={"input": job_input, "key": fields["key"]},
     )
     job.urls_expire_at = math.ceil(job.done_at + (config.url_ttl[VENDOR] or 0))
-    state.jobs.add(job)
-    state.stats.vendors[VENDOR].submissions.append(
-        {"job_id": job.job_id, "app": api_name, "prompt": prompt, "submitted_at": now}
-    )
+    state.accept(job)
     body = {"message": "success", "result": result_body(request, state, job), "status": 0}
     return json_response(state, VENDOR, "submit", body)
-
-
-def _new_id(state: SimState, hex_chars: int) -> str:
-    while True:
-        job_id = f"{state.rng.getrandbits(4 * hex_chars):0{hex_chars}x}"
-        if (VENDOR, job_id) not in state.jobs:
-            return job_id
 
 
 async def submit_cogview(request: web.Request) -> web.Response:
