@@ -345,10 +345,16 @@ class ArchiveCopier:
         errors: dict[int, BaseException] = {}
         fetcher = OutputFetcher(self._policy, timeout=self._timeout, pool_size=self._max_concurrency)
         if len(outputs) == 1 or self._max_concurrency == 1:
+            copied: list[ArchivedObject] = []
             try:
-                return self._copy_serially(job, run, outputs, fetcher, stop)
+                for output in outputs:
+                    copied.append(self._copy_one(job, output, run, fetcher, stop))
+            except BaseException:
+                self._remove(item.key for item in copied)
+                raise
             finally:
                 fetcher.close()
+            return copied
         try:
             with ThreadPoolExecutor(
                 max_workers=min(self._max_concurrency, len(outputs)), thread_name_prefix="aigc-archive"
@@ -373,24 +379,6 @@ class ArchiveCopier:
             )
             raise errors[min(errors)]
         return [future.result() for future in futures]
-
-    def _copy_serially(
-        self,
-        job: JobStatus,
-        run: _Run,
-        outputs: Sequence[Output],
-        fetcher: OutputFetcher,
-        stop: threading.Event,
-    ) -> list[ArchivedObject]:
-        """Copy outputs one after the other; on a failure delete what this run stored, then raise."""
-        copied: list[ArchivedObject] = []
-        try:
-            for output in outputs:
-                copied.append(self._copy_one(job, output, run, fetcher, stop))
-        except BaseException:
-            self._remove(item.key for item in copied)
-            raise
-        return copied
 
     def _remove(self, keys: Iterable[str]) -> None:
         """Delete what this run stored before it failed: no object may outlive its missing manifest."""

@@ -210,17 +210,10 @@ class AigcArchiveToS3Operator(BaseOperator):
         from airflow_provider_aigc.archive.url_policy import UrlPolicy  # loads urllib3: not at parse
 
         connection = connection_output_policy(status.vendor, status.conn_id)
+        hosts, private = self.allowed_output_hosts, self.allow_private_output_hosts
         policy = UrlPolicy(
-            allowed_hosts=(
-                connection.allowed_output_hosts
-                if self.allowed_output_hosts is None
-                else self.allowed_output_hosts
-            ),
-            allow_private=(
-                connection.allow_private_output_hosts
-                if self.allow_private_output_hosts is None
-                else self.allow_private_output_hosts
-            ),
+            allowed_hosts=connection.allowed_output_hosts if hosts is None else hosts,
+            allow_private=connection.allow_private_output_hosts if private is None else private,
         )
         copier = ArchiveCopier(
             S3Hook(aws_conn_id=self.aws_conn_id).get_conn(),
