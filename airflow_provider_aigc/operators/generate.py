@@ -204,9 +204,7 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
     def _fail_for_failed_job(self, status: JobStatus) -> NoReturn:
         """A job the vendor failed: moderation fails at once; a model failure is replaced on a
         later try while ``resubmit_failed_jobs`` allows it, else the task fails without retries."""
-        cls, message = _failure(status)
-        if cls.fail_fast:
-            raise cls(message, vendor=status.vendor, code=status.error.code if status.error else None)
+        message = _model_failure(status)
         left = self.resubmit_failed_jobs - self._record.resubmits
         if self._record_readable and left > 0:
             raise AigcJobFailedError(
@@ -308,9 +306,7 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
 
     def _replacing_failed_job(self, job: JobRef, status: JobStatus) -> None:
         """Buy a replacement only for a model failure and only within ``resubmit_failed_jobs``."""
-        cls, message = _failure(status)
-        if cls.fail_fast:
-            raise cls(message, vendor=status.vendor, code=status.error.code if status.error else None)
+        message = _model_failure(status)
         self._record = self._record.finish(status)
         if not self._record_readable or self._record.resubmits >= self.resubmit_failed_jobs:
             raise AirflowFailException(self._no_resubmit_message(message))
@@ -364,12 +360,16 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
             )
 
 
-def _failure(status: JobStatus) -> tuple[type[AigcError], str]:
-    """The taxonomy class of a failed job and what to say about it."""
+def _model_failure(status: JobStatus) -> str:
+    """What to say about a failed job that a new one may replace; raises its taxonomy error when
+    the failure is fail-fast (moderation: the same prompt gets the same verdict)."""
     error = status.error
     cls = EXCEPTION_CLASSES.get(error.type, AigcJobFailedError) if error else AigcJobFailedError
     reason = error.message if error else "the vendor reported the job as failed"
-    return cls, f"{status.vendor} job {status.job_id} failed: {reason}"
+    message = f"{status.vendor} job {status.job_id} failed: {reason}"
+    if cls.fail_fast:
+        raise cls(message, vendor=status.vendor, code=error.code if error else None)
+    return message
 
 
 def _timed_out(job: JobRef, error: DeadlineReached) -> NoReturn:

@@ -348,6 +348,21 @@ class NewsGenerateSubmitOperator(AigcSubmitOperator):
         return {"content": self.content, "max_length": self.max_length, "key": self.zhipu_queue}
 
 
+# The operator's arguments are txt2imgv2's own field names, so they map onto the request one to one.
+_ERNIE_VILG_FIELDS = (
+    "prompt",
+    "version",
+    "width",
+    "height",
+    "image_num",
+    "image",
+    "url",
+    "pdf_file",
+    "pdf_file_num",
+    "change_degree",
+)
+
+
 class ErnieVilgSubmitOperator(AigcSubmitOperator):
     """Submit a Baidu ERNIE-ViLG v2 (txt2imgv2) text-to-image job.
 
@@ -368,19 +383,7 @@ class ErnieVilgSubmitOperator(AigcSubmitOperator):
 
     vendor = "baidu"
     app = "txt2imgv2"
-    template_fields: Sequence[str] = (
-        "prompt",
-        "version",
-        "width",
-        "height",
-        "image_num",
-        "image",
-        "url",
-        "pdf_file",
-        "pdf_file_num",
-        "change_degree",
-        "conn_id",
-    )
+    template_fields: Sequence[str] = (*_ERNIE_VILG_FIELDS, "conn_id")
 
     def __init__(
         self,
@@ -411,18 +414,7 @@ class ErnieVilgSubmitOperator(AigcSubmitOperator):
         self.change_degree = change_degree
 
     def params_for_request(self) -> dict[str, Any]:
-        return {
-            "prompt": self.prompt,
-            "version": self.version,
-            "width": self.width,
-            "height": self.height,
-            "image_num": self.image_num,
-            "image": self.image,
-            "url": self.url,
-            "pdf_file": self.pdf_file,
-            "pdf_file_num": self.pdf_file_num,
-            "change_degree": self.change_degree,
-        }
+        return {name: getattr(self, name) for name in _ERNIE_VILG_FIELDS}
 
 
 class JumdataDrawSubmitOperator(AigcSubmitOperator):
