@@ -80,12 +80,6 @@ class JobRef:
             request=dict(data.get("request") or {}),
         )
 
-    def result(self, status: JobStatus) -> dict[str, Any]:
-        """What the sensor returns for this job once it succeeded: the status with its submission."""
-        return replace(
-            status, conn_id=self.conn_id, request=self.request, submitted_at=self.submitted_at
-        ).to_dict()
-
 
 @dataclass(frozen=True)
 class Output:

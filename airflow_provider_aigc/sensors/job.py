@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
     from airflow_provider_aigc.hooks.base import AigcHook
 
 DEFAULT_TIMEOUT = timedelta(hours=1)
-
-TASK_SUCCESS_PAYLOAD = "success"  # a TaskSuccessEvent's payload, as a runner that resumes the task passes it
 
 
 class AigcJobSensor(BaseSensorOperator):
@@ -80,12 +79,6 @@ class AigcJobSensor(BaseSensorOperator):
         ``Retry-After``) is cut to the time left, and a triggerer restart does not extend it. A
         task retry (after an error, never after the timeout) starts a new deadline, as in Airflow.
     :param deferrable: Wait in the triggerer (default) instead of a worker slot.
-    :param end_from_trigger: With ``deferrable``: when the job succeeds, the triggerer ends the
-        task and pushes its result, instead of a worker starting to resume it (one task process
-        fewer per job; failures, timeouts and errors still resume on a worker and are classified
-        there). Callbacks and listeners of the success run where Airflow runs them for
-        trigger-ended tasks. ``airflow dags test`` resumes the task anyway: it then reads the
-        job's status once.
     """
 
     template_fields: Sequence[str] = ("job", "conn_id", "job_id", "vendor", "app")
@@ -102,7 +95,6 @@ class AigcJobSensor(BaseSensorOperator):
         poll_interval: float | None = None,
         timeout: timedelta | float = DEFAULT_TIMEOUT,
         deferrable: bool = True,
-        end_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         # An explicit poke_interval is the user's choice; otherwise the vendor's default applies.
@@ -123,7 +115,6 @@ class AigcJobSensor(BaseSensorOperator):
         self.app = app
         self.poll_interval = poll_interval
         self.deferrable = deferrable
-        self.end_from_trigger = end_from_trigger
         # Epoch seconds: injectable for tests; the deadline of the running try, once execute starts.
         self._clock: Callable[[], float] = time.time
         self._deadline: float | None = None
@@ -176,7 +167,6 @@ class AigcJobSensor(BaseSensorOperator):
                 job_id=ref.job_id,
                 poll_interval=self.poke_interval,
                 end_time=self._deadline,
-                end_task_for=ref.to_dict() if self.end_from_trigger else None,
             ),
             method_name="execute_complete",
             # The deadline lives in the trigger as an absolute end_time: a framework timeout
@@ -236,10 +226,8 @@ class AigcJobSensor(BaseSensorOperator):
                 return PokeReturnValue(is_done=False)
             return PokeReturnValue(is_done=True, xcom_value=self._conclude(status))
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | str | None = None) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume from the trigger: return the finished job, or fail as its event says."""
-        if self.end_from_trigger and event == TASK_SUCCESS_PAYLOAD:
-            return self._after_task_success_event()
         result = JobEvent.from_payload(event)
         with fail_fast_on_permanent_errors():
             expected = self.job_ref.job_id
@@ -251,20 +239,6 @@ class AigcJobSensor(BaseSensorOperator):
                 return self._conclude(result.job)
             raise result.to_error()
 
-    def _after_task_success_event(self) -> dict[str, Any]:
-        """The trigger ended the task, but the runner resumed it (``airflow dags test`` does): the
-        event carries no job, so its status is read once."""
-        self.log.info(
-            "Resumed after the trigger's end-of-task event: reading job %s once", self.job_ref.job_id
-        )
-        with fail_fast_on_permanent_errors():
-            status = self.hook.get_status(self.job_ref.job_id, self.job_ref.app)
-            if not status.is_terminal:
-                raise AirflowException(
-                    f"job {self.job_ref.job_id} is {status.state.value} after its success event"
-                )
-            return self._conclude(status)
-
     def _conclude(self, status: JobStatus) -> dict[str, Any]:
         """The result of a finished job: its status dict, or the failure it stands for.
 
@@ -273,7 +247,9 @@ class AigcJobSensor(BaseSensorOperator):
         ref = self.job_ref
         if status.state is JobState.SUCCEEDED:
             self.log.info("Job %s succeeded with %d output(s)", ref.job_id, len(status.outputs))
-            return ref.result(status)
+            return replace(
+                status, conn_id=ref.conn_id, request=ref.request, submitted_at=ref.submitted_at
+            ).to_dict()
         _fail_for_failed_job(ref, status)
 
     def on_kill(self) -> None:

@@ -8,11 +8,11 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
+from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_aigc.exceptions import AigcError, DeadlineReached
 from airflow_provider_aigc.hooks import hook_class_for
-from airflow_provider_aigc.models import JobRef, JobState, JobStatus
+from airflow_provider_aigc.models import JobState, JobStatus
 from airflow_provider_aigc.triggers.events import JobEvent
 from airflow_provider_aigc.triggers.polling import PollSchedule, default_poll_interval
 
@@ -44,10 +44,6 @@ class AigcJobTrigger(BaseTrigger):
         ``ai_draw``); may be omitted for vendors with a single API.
     :param max_consecutive_failures: How many polls in a row may fail transiently before the
         trigger gives up with an error event.
-    :param end_task_for: The waiting sensor's ``JobRef`` dict, when it was made with
-        ``end_from_trigger=True``: a succeeded job then ends the task here (``TaskSuccessEvent``
-        with the sensor's result as its XCom), so no worker starts to resume it. Every other
-        outcome still resumes the task, which classifies it.
     :param clock: Returns the current epoch seconds (injectable for tests; not serialized); the
         hook reads the same clock.
     :param sleep: Awaits a number of seconds, between polls and between the hook's retries
@@ -63,7 +59,6 @@ class AigcJobTrigger(BaseTrigger):
         end_time: float,
         app: str | None = None,
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
-        end_task_for: dict[str, Any] | None = None,
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -95,8 +90,6 @@ class AigcJobTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.end_time = float(end_time)
         self.max_consecutive_failures = max_consecutive_failures
-        self.end_task_for = end_task_for
-        self._ref = None if end_task_for is None else _job_ref_for(end_task_for, job_id)
         self._clock = clock
         self._sleep = sleep
         self._finished = False
@@ -112,7 +105,6 @@ class AigcJobTrigger(BaseTrigger):
                 "end_time": self.end_time,
                 "app": self.app,
                 "max_consecutive_failures": self.max_consecutive_failures,
-                "end_task_for": self.end_task_for,
             },
         )
 
@@ -122,14 +114,6 @@ class AigcJobTrigger(BaseTrigger):
         async with session_lease():
             event = await self._watch()
         self._finished = True
-        if self._ref is not None and event.job is not None and event.job.state is JobState.SUCCEEDED:
-            self.log.info(
-                "Job %s succeeded with %d output(s); the task ends here, without resuming on a worker",
-                self.job_id,
-                len(event.job.outputs),
-            )
-            yield TaskSuccessEvent(xcoms={"return_value": self._ref.result(event.job)})
-            return
         yield TriggerEvent(event.to_payload())  # type: ignore[no-untyped-call]
 
     async def _watch(self) -> JobEvent:
@@ -207,19 +191,6 @@ class AigcJobTrigger(BaseTrigger):
                 self.vendor,
                 self.job_id,
             )
-
-
-def _job_ref_for(data: object, job_id: str) -> JobRef:
-    """``end_task_for`` as a ``JobRef`` of this trigger's job, else a ValueError at construction."""
-    try:
-        ref = JobRef.from_dict(dict(data))  # type: ignore[call-overload]
-    except (KeyError, TypeError, ValueError):
-        raise ValueError(
-            f"AigcJobTrigger: end_task_for must be a JobRef dict, got {type(data).__name__}"
-        ) from None
-    if ref.job_id != job_id:
-        raise ValueError(f"AigcJobTrigger: end_task_for names job {ref.job_id}, not {job_id}")
-    return ref
 
 
 def _is_number(value: object) -> bool:

@@ -136,7 +136,6 @@ def test_a_running_job_defers_with_an_absolute_deadline_in_the_trigger(statuses:
         "poll_interval": 15.0,
         "app": "cogview",
         "max_consecutive_failures": 5,
-        "end_task_for": None,
     }
 
 
@@ -242,32 +241,6 @@ def test_a_quota_error_is_left_to_the_tasks_retries(statuses: Script) -> None:
         sensor().execute({})
 
     assert raised.value is error
-
-
-# --- end_from_trigger ------------------------------------------------------------------------
-
-
-def test_end_from_trigger_hands_the_trigger_the_job_ref_it_needs_to_end_the_task(statuses: Script) -> None:
-    statuses.items = [RUNNING]
-
-    deferred = deferral(sensor(end_from_trigger=True))
-
-    assert deferred.trigger.serialize()[1]["end_task_for"] == REF.to_dict()
-
-
-def test_resumed_after_an_end_of_task_event_the_sensor_reads_the_job_once(statuses: Script) -> None:
-    """airflow dags test resumes a task its trigger ended, with the event's payload ("success")."""
-    statuses.items = [SUCCEEDED]
-
-    assert sensor(end_from_trigger=True).execute_complete({}, "success") == EXPECTED_RESULT
-    assert statuses.calls == [(JOB_ID, "cogview", CONN_ID)]
-
-
-def test_without_end_from_trigger_a_bare_success_payload_is_a_malformed_event(statuses: Script) -> None:
-    with pytest.raises(AirflowException, match="expected a dict"):
-        sensor().execute_complete({}, "success")
-
-    assert statuses.calls == []
 
 
 # --- execute_complete ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from airflow.triggers.base import TaskSuccessEvent, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_aigc.exceptions import (
     AigcAuthError,
@@ -27,7 +27,6 @@ from tests.unit.triggers.factories import (
     Script,
     captured_logs,
     failed_status,
-    job_ref,
     job_status,
 )
 
@@ -94,7 +93,6 @@ def test_serialize_is_the_classpath_and_json_primitives_only(clock: FakeClock) -
             "end_time": 1_700_000_600.5,
             "app": "cogview",
             "max_consecutive_failures": 5,
-            "end_task_for": None,
         },
     )
 
@@ -434,46 +432,3 @@ async def test_cleanup_logs_only_when_the_trigger_stopped_before_the_job_finishe
         f"Stopped watching zhipu job {JOB_ID} before it finished; it keeps running at the vendor and a "
         "re-started trigger resumes watching it with the same deadline."
     ]
-
-
-# --- ending the task from the trigger --------------------------------------------------------
-
-
-async def test_with_end_task_for_a_success_ends_the_task_with_the_sensors_result(
-    clock: FakeClock, polls: Script
-) -> None:
-    ref = job_ref()
-    polls.items = [RUNNING, SUCCEEDED]
-
-    events = await collect(make_trigger(clock, end_task_for=ref.to_dict()))
-
-    assert len(events) == 1
-    assert isinstance(events[0], TaskSuccessEvent)
-    assert events[0].xcoms == {"return_value": ref.result(SUCCEEDED)}
-    assert events[0].xcoms["return_value"]["request"] == ref.request
-
-
-async def test_with_end_task_for_a_failed_job_still_resumes_the_task(clock: FakeClock, polls: Script) -> None:
-    failed = failed_status("AigcContentRejectedError", "blocked", "501")
-    polls.items = [failed]
-
-    events = await collect(make_trigger(clock, end_task_for=job_ref().to_dict()))
-
-    assert events == [fired(JobEvent.job_failed(failed).to_payload())]
-    assert not isinstance(events[0], TaskSuccessEvent)
-
-
-@pytest.mark.parametrize(
-    ("end_task_for", "expected"),
-    [({"vendor": "zhipu"}, "must be a JobRef dict"), ("a string", "must be a JobRef dict")],
-)
-def test_a_bad_end_task_for_fails_at_construction(clock: FakeClock, end_task_for: Any, expected: str) -> None:
-    with pytest.raises(ValueError, match=expected):
-        make_trigger(clock, end_task_for=end_task_for)
-
-
-def test_end_task_for_must_name_the_triggers_job(clock: FakeClock) -> None:
-    other = job_ref().to_dict() | {"job_id": "another"}
-
-    with pytest.raises(ValueError, match="names job another"):
-        make_trigger(clock, end_task_for=other)
