@@ -34,10 +34,10 @@ RUN_LIMIT = 60.0
 
 
 @pytest.fixture
-def no_hook_retries(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
-    for name, value in connection_env(sim.url, max_retries=0, timeout=1.0).items():
+def no_hook_retries(own_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    for name, value in connection_env(own_sim.url, max_retries=0, timeout=1.0).items():
         monkeypatch.setenv(name, value)
-    return sim
+    return own_sim
 
 
 async def short_sleep(seconds: float) -> None:
