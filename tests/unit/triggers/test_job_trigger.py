@@ -331,23 +331,28 @@ async def test_a_successful_poll_resets_the_failure_count(clock: FakeClock, poll
 # --- logs, restarts, kill --------------------------------------------------------------------
 
 
-async def test_each_progress_change_is_logged_once(clock: FakeClock, polls: Script) -> None:
+async def test_states_are_logged_at_info_and_progress_at_most_every_five_minutes(
+    clock: FakeClock, polls: Script
+) -> None:
+    # Polls about every 100 s (jittered down to 90): t=0, 90-100, 180-200, ... Each line a trigger
+    # logs costs Airflow's triggerer supervisor a database loop, so progress is not logged per poll.
     polls.items = [
         job_status(JobState.QUEUED, 0.0),
-        job_status(JobState.QUEUED, 0.0),
-        RUNNING,
-        RUNNING,
-        job_status(JobState.RUNNING, 0.8),
+        job_status(JobState.RUNNING, 0.1),  # a new state: INFO
+        job_status(JobState.RUNNING, 0.2),  # 80-110 s after the last INFO line: DEBUG only
+        job_status(JobState.RUNNING, 0.3),  # 170-210 s: DEBUG only
+        job_status(JobState.RUNNING, 0.3),  # unchanged: nothing
+        job_status(JobState.RUNNING, 0.4),  # 350-410 s: INFO
+        job_status(JobState.RUNNING, 0.5),  # 80-110 s after that: DEBUG only
         SUCCEEDED,
     ]
-    with captured_logs() as logs:
-        await collect(make_trigger(clock))
+    with captured_logs() as logs:  # at the default INFO level, DEBUG lines are dropped at the source
+        await collect(make_trigger(clock, poll_interval=100.0, end_time=clock.now + 2000))
 
-    progress = [line.message for line in logs if line.message.startswith("Job ")]
-    assert progress == [
+    assert [line.message for line in logs if line.message.startswith("Job ")] == [
         f"Job {JOB_ID}: QUEUED 0%",
-        f"Job {JOB_ID}: RUNNING 37%",
-        f"Job {JOB_ID}: RUNNING 80%",
+        f"Job {JOB_ID}: RUNNING 10%",
+        f"Job {JOB_ID}: RUNNING 40%",
         f"Job {JOB_ID}: SUCCEEDED 100%",
     ]
 
