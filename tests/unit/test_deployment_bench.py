@@ -17,6 +17,8 @@ from benchmarks.deployment import (
     SLOT_TARGET,
     TRIGGERER_TARGET,
     Sampler,
+    held_per_poll,
+    held_rows,
     integrate,
     net_of_idle,
     per_wait_minute,
@@ -115,8 +117,7 @@ def test_rows_compare_each_mode_per_job_with_poke_and_apply_the_targets() -> Non
     steady = rows["triggerer CPU per wait-minute, steady, net of baseline"]
     assert steady.ours == pytest.approx(0.25)
     assert steady.ratio == pytest.approx(1.25)
-    assert steady.met is True
-    assert f"<= {TRIGGERER_TARGET}x" in steady.target
+    assert steady.met is None  # informational: the target is judged on the held phase
     # against the idle window before the phases (0.01/s): 0.8 s over 2 wait-minutes
     assert rows["triggerer CPU per wait-minute, steady, net of idle before"].ours == pytest.approx(0.4)
     # the whole phase: 1 s beyond the baseline, 3 s gross over 4 wait-minutes
@@ -133,7 +134,6 @@ def test_missed_targets_show_as_not_met() -> None:
     rows = by_metric(rows_for(slow, {"cpu_s_per_wait_minute": 0.2, "n": 4, "interval_s": 15.0}))
 
     assert rows["worker-slot seconds per job, deferrable"].met is False  # 0.3125x poke
-    assert rows["triggerer CPU per wait-minute, steady, net of baseline"].met is False  # 2.5x
 
 
 @pytest.mark.parametrize(
@@ -147,14 +147,71 @@ def test_a_missing_or_broken_archive_or_a_second_purchase_misses_the_archive_tar
     assert rows["jobs archived (worst mode)"].met is False
 
 
-def test_an_unmeasured_figure_or_one_below_the_idle_noise_leaves_the_triggerer_target_unknown() -> None:
-    no_reference = rows_for(phases(), {"cpu_s_per_wait_minute": None, "n": 4, "interval_s": 15.0})
-    no_steady_state = rows_for(phases(steady_s=None), {"cpu_s_per_wait_minute": 0.2, "n": 4})
+def test_a_steady_figure_below_the_baseline_noise_says_so() -> None:
     in_the_noise = rows_for(phases(steady_triggerer_cpu_s=0.5), {"cpu_s_per_wait_minute": 0.2, "n": 4})
 
-    for rows in (no_reference, no_steady_state, in_the_noise):
-        assert by_metric(rows)["triggerer CPU per wait-minute, steady, net of baseline"].met is None
     assert "noise" in by_metric(in_the_noise)["triggerer CPU per wait-minute, steady, net of baseline"].note
+
+
+def held(before: float, during: float, after: float, polls_per_s: float = 24.0) -> dict[str, Any]:
+    """A hold phase whose supervisors stay at 20 ms/s and whose runners go before -> during -> after."""
+
+    def window(runner: float, polls: float) -> dict[str, float]:
+        return {
+            "seconds": 90.0,
+            "supervisor_cpu_per_s": 0.02,
+            "runner_cpu_per_s": runner,
+            "triggerer_cpu_per_s": 0.02 + runner,
+            "polls_per_s": polls,
+        }
+
+    return {
+        "jobs": 48,
+        "poll_interval_s": 2.0,
+        "windows": {
+            "before": window(before, 0.0),
+            "held": window(during, polls_per_s),
+            "after": window(after, 0.0),
+        },
+        "manifests": 48,
+        "archive_problems": [],
+        "max_purchases_per_prompt": 1,
+    }
+
+
+def test_held_cost_per_poll_is_net_of_the_mean_of_the_windows_holding_none() -> None:
+    figures = held(0.005, 0.043, 0.007)["windows"]
+    # (0.043 - (0.005 + 0.007) / 2) / 24 polls a second: 1.54 ms a poll, all of it in the runners
+    runner = held_per_poll(figures["before"], figures["held"], figures["after"], "runner")
+    assert runner == pytest.approx(0.037 / 24)
+    assert held_per_poll(figures["before"], figures["held"], figures["after"], "supervisor") == 0.0
+    no_polls = held(0.005, 0.043, 0.007, polls_per_s=0.0)["windows"]
+    assert held_per_poll(no_polls["before"], no_polls["held"], no_polls["after"], "runner") is None
+
+
+def test_the_triggerer_target_is_judged_on_the_held_phase_per_poll_at_the_deployments_interval() -> None:
+    reference = {"cpu_s_per_wait_minute": 0.0054, "n": 48}  # 1.35 ms a poll x 4 polls a minute
+    rows = by_metric(held_rows(held(0.005, 0.043, 0.007), reference))
+
+    whole = rows["triggerer CPU per wait-minute, held steady, whole triggerer"]
+    assert whole.ours == pytest.approx(0.037 / 24 * 4)  # per poll x 60 s / 15 s
+    assert whole.ratio == pytest.approx(0.037 / 24 * 4 / 0.0054)  # 1.14x
+    assert whole.met is True
+    assert f"<= {TRIGGERER_TARGET}x" in whole.target
+    assert rows["triggerer CPU per wait-minute, held steady, trigger runner"].met is None
+    assert rows["triggerer CPU per wait-minute, held steady, supervisor"].ours == 0.0
+
+    costly = by_metric(held_rows(held(0.005, 0.08, 0.007), reference))
+    assert costly["triggerer CPU per wait-minute, held steady, whole triggerer"].met is False  # 2.3x
+    unknown = by_metric(held_rows(held(0.005, 0.043, 0.007), {"cpu_s_per_wait_minute": None, "n": 48}))
+    assert unknown["triggerer CPU per wait-minute, held steady, whole triggerer"].met is None
+
+
+def test_an_archive_missing_in_the_held_phase_misses_the_archive_target() -> None:
+    figures = {**phases(), "hold": {**held(0.005, 0.043, 0.007), "manifests": 47}}
+    rows = by_metric(rows_for(figures, {"cpu_s_per_wait_minute": 0.2, "n": 4}))
+
+    assert rows["jobs archived (worst mode)"].met is False
 
 
 def test_the_sampler_counts_pool_processes_that_hold_a_task_process() -> None:
@@ -198,4 +255,3 @@ def test_the_triggerer_is_split_into_the_trigger_runner_and_airflows_supervisor_
     assert supervisor.ours == pytest.approx(0.15)
     assert runner.met is None  # the target stays on the whole triggerer
     assert supervisor.met is None
-    assert rows["triggerer CPU per wait-minute, steady, net of baseline"].met is True
