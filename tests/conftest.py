@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,15 @@ class SimulatorServer:
 
     def reset(self, config: bool = True) -> None:
         self._call("POST", "/_sim/reset", {"config": config})
+
+    def wait_quiet(self, timeout: float = 30.0) -> None:
+        """Until no vendor request is being answered: one a client gave up on (a ``slow`` fault
+        past its timeout) would otherwise draw its remaining faults from the next test's config."""
+        deadline = time.monotonic() + timeout
+        while self.stats()["requests_in_flight"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the simulator still answers requests after {timeout:g} s")
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager

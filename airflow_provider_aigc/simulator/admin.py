@@ -42,7 +42,8 @@ async def health(request: web.Request) -> web.Response:
 async def stats(request: web.Request) -> web.Response:
     state = request.app[STATE]
     now = state.now()
-    return _json(state.stats.to_dict({vendor: state.jobs.active(vendor, now) for vendor in VENDORS}))
+    counters = state.stats.to_dict({vendor: state.jobs.active(vendor, now) for vendor in VENDORS})
+    return _json({**counters, "requests_in_flight": state.in_flight})
 
 
 async def get_config(request: web.Request) -> web.Response:

@@ -19,8 +19,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request.app[STATE].stats.requests_total += 1
-    return await handler(request)
+    """Counts every request, and the vendor requests still being answered (a ``slow`` one sleeps
+    before its other faults are drawn: a test that reconfigures meanwhile must wait for it)."""
+    state = request.app[STATE]
+    state.stats.requests_total += 1
+    if request.path.startswith("/_sim/"):
+        return await handler(request)
+    state.in_flight += 1
+    try:
+        return await handler(request)
+    finally:
+        state.in_flight -= 1
 
 
 def build_app(config: SimulatorConfig | None = None, clock: Clock | None = None) -> web.Application:

@@ -45,6 +45,7 @@ class SimState:
         self.jobs = JobStore()
         self.tokens: dict[str, Token] = {}
         self.stats = Stats()
+        self.in_flight = 0  # vendor requests being answered now (a reset does not touch it)
         self._serial = itertools.count(1)
 
     def now(self) -> float:

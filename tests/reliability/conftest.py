@@ -147,10 +147,12 @@ def configure(simulator: SimulatorServer, changes: dict[str, Any]) -> dict[str, 
     return simulator.config(changes)
 
 
-def prepared(simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorServer]:
-    """``simulator`` reset, with fast jobs and the three default connections set; reset after."""
+@pytest.fixture
+def sim(simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorServer]:
+    """The suite's simulator, quiet and reset, with fast jobs and the three default connections set."""
     from airflow_provider_aigc.hooks.tokens import TOKENS
 
+    simulator.wait_quiet()
     simulator.reset(config=True)
     simulator.config({"latency": FAST_LATENCY})
     TOKENS.clear()
@@ -159,28 +161,6 @@ def prepared(simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> Ite
     yield simulator
     simulator.reset(config=True)
     TOKENS.clear()
-
-
-@pytest.fixture
-def sim(simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorServer]:
-    """The suite's shared simulator, prepared."""
-    yield from prepared(simulator, monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def module_simulator() -> Iterator[SimulatorServer]:
-    """A simulator no other module's processes know the port of: for tests that count the
-    vendor-wide traffic of one job (a process left over elsewhere would add to the shared one's)."""
-    from tests.conftest import running_simulator
-
-    with running_simulator() as server:
-        yield server
-
-
-@pytest.fixture
-def own_sim(module_simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorServer]:
-    """The module's own simulator, prepared."""
-    yield from prepared(module_simulator, monkeypatch)
 
 
 def fuzz_examples(default: int) -> int:

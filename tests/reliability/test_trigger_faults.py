@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.request
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +35,10 @@ RUN_LIMIT = 60.0
 
 
 @pytest.fixture
-def no_hook_retries(own_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
-    for name, value in connection_env(own_sim.url, max_retries=0, timeout=1.0).items():
+def no_hook_retries(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    for name, value in connection_env(sim.url, max_retries=0, timeout=1.0).items():
         monkeypatch.setenv(name, value)
-    return own_sim
+    return sim
 
 
 async def short_sleep(seconds: float) -> None:
@@ -270,3 +271,20 @@ async def test_the_same_trigger_running_twice_at_once_is_harmless(
     assert one.status == other.status == "success"
     assert one.job == other.job
     assert len(stats(no_hook_retries, case.vendor)["submissions"]["jobs"]) == submitted
+
+
+@pytest.mark.scenario("trigger.faults")
+def test_a_poll_its_client_gave_up_on_is_answered_before_the_next_configuration(sim: SimulatorServer) -> None:
+    # A ``slow`` poll sleeps before its remaining faults are drawn; one a client timed out on must
+    # not draw them from the next test's configuration (that added a 5th injected 5xx to a count of 4).
+    sim.config(fault("jumdata", "status", "slow", next=1, delay=1.0))
+    request = urllib.request.Request(sim.url + "/ai/draw/query", data=b"taskId=x", method="POST")
+    with pytest.raises(TimeoutError):  # the client gives up
+        urllib.request.urlopen(request, timeout=0.2)
+    assert sim.stats()["requests_in_flight"] == 1
+
+    sim.wait_quiet()
+    sim.config(fault("jumdata", "status", "http_5xx", probability=1.0))
+
+    assert sim.stats()["requests_in_flight"] == 0
+    assert stats(sim, "jumdata")["errors_injected"].get("status.http_5xx", 0) == 0
