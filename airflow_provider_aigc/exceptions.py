@@ -80,6 +80,17 @@ class AigcRateLimitError(AigcError):
     retryable = True
 
 
+class AigcConcurrencyLimitError(AigcRateLimitError):
+    """The account already runs as many jobs as the vendor allows: the vendor refused the submit
+    (nothing was bought), and the same submit may be sent once one of the running jobs finishes.
+
+    Not retried inside the call: waiting for a running job takes minutes, so the task waits for
+    capacity deferred rather than backing off in a worker slot.
+    """
+
+    retryable = False
+
+
 class AigcQuotaExceededError(AigcError):
     """A period quota (daily or total) is used up: not retried inside the call."""
 
