@@ -7,14 +7,38 @@ PYTEST_ARGS ?=
 
 .PHONY: venv test lint typecheck unit test-soak reliability-figures demo bench simulator clean test-deploy
 
-$(STAMP): pyproject.toml
+# Installs exactly what uv.lock pins (uv sync --locked fails when pyproject.toml and the lock
+# disagree): a fresh clone tests what the last green CI tested. `make lock` upgrades on purpose.
+UV_BOOTSTRAP := uv==0.13.9
+UV := UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/python -m uv
+SYNC := $(UV) sync --locked --inexact --quiet --python $(BIN)/python
+
+$(BIN)/uv:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade >/dev/null
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e . --group dev
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(UV_BOOTSTRAP)
+
+$(STAMP): pyproject.toml uv.lock | $(BIN)/uv
+	$(SYNC) --group dev
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# Re-resolve every pin to the newest versions the ranges allow: a deliberate commit of uv.lock.
+.PHONY: lock latest-check
+lock: | $(BIN)/uv
+	$(UV) lock --upgrade
+	@echo "uv.lock refreshed: run make test, then commit pyproject.toml and uv.lock together."
+
+# The scheduled-style check (not in CI): the newest releases the ranges allow, in a venv of its
+# own, against the suite; prints which packages moved away from uv.lock. It never touches .venv.
+LATEST := .venv-latest
+latest-check:
+	rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check $(UV_BOOTSTRAP)
+	$(LATEST)/bin/python -m uv pip install --quiet --python $(LATEST)/bin/python --upgrade -e . --group dev --group deploy
+	$(LATEST)/bin/python scripts/lock_drift.py $(LATEST)/bin/python
+	$(LATEST)/bin/python -m pytest --ignore=tests/browser --deselect tests/unit/test_lock.py::test_the_environment_matches_uv_lock $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_aigc tests dags benchmarks scripts
@@ -49,8 +73,8 @@ reliability-figures: $(STAMP)
 DEPLOY_STAMP := $(VENV)/.installed-deploy
 DEPLOY_ARGS ?=
 
-$(DEPLOY_STAMP): pyproject.toml $(STAMP)
-	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e . --group dev --group deploy
+$(DEPLOY_STAMP): pyproject.toml uv.lock $(STAMP)
+	$(SYNC) --group dev --group deploy
 	@touch $(DEPLOY_STAMP)
 
 test-deploy: $(DEPLOY_STAMP)
@@ -84,4 +108,4 @@ simulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_aigc.simulator --host 127.0.0.1 --port 8765
 
 clean:
-	rm -rf $(VENV) .demo .bench .test-results build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST) .demo .bench .test-results build *.egg-info .pytest_cache .mypy_cache .ruff_cache
