@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint typecheck unit test-soak reliability-figures demo bench simulator clean test-deploy
+.PHONY: venv test lint typecheck unit test-soak reliability-figures demo bench bench-quick simulator clean test-deploy
 
 # Installs exactly what uv.lock pins (uv sync --locked fails when pyproject.toml and the lock
 # disagree): a fresh clone tests what the last green CI tested. `make lock` upgrades on purpose.
@@ -60,8 +60,10 @@ test: lint typecheck browser-deps
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
+# SOAK_JOBS=60 makes the smoke-sized soak .ci/run runs; the published figures come from 1,000.
+SOAK_JOBS ?= 1000
 test-soak: $(STAMP)
-	AIGC_RELIABILITY_RESULTS=$(RESULTS_SCRATCH)/reliability.json $(BIN)/python -m pytest -m soak tests/reliability $(PYTEST_ARGS)
+	AIGC_SOAK_JOBS=$(SOAK_JOBS) AIGC_RELIABILITY_RESULTS=$(RESULTS_SCRATCH)/reliability.json $(BIN)/python -m pytest -m soak tests/reliability $(PYTEST_ARGS)
 
 # The one target that refreshes the committed reliability figures (after make test / test-soak).
 reliability-figures: $(STAMP)
@@ -101,11 +103,23 @@ screenshots:
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-bench: $(STAMP)
+# The provider as users install it: sdist + wheel built and checked, the wheel installed into a
+# clean venv (.package/venv) and smoke-tested there from outside the checkout.
+.PHONY: package-check
+package-check: $(STAMP)
+	$(BIN)/python scripts/package_check.py
+
+# The deployment benchmark runs the stack of make test-deploy, hence the deploy packages.
+bench: $(DEPLOY_STAMP)
 	$(BIN)/python -m benchmarks
 
+# A smoke run of every benchmark at small N (.ci/run): results go to .bench/, never the committed ones.
+bench-quick: $(DEPLOY_STAMP)
+	$(BIN)/python -m benchmarks --quick
+
+SIM_PORT ?= 8765
 simulator: $(STAMP)
-	$(BIN)/python -m airflow_provider_aigc.simulator --host 127.0.0.1 --port 8765
+	$(BIN)/python -m airflow_provider_aigc.simulator --host 127.0.0.1 --port $(SIM_PORT)
 
 clean:
-	rm -rf $(VENV) $(LATEST) .demo .bench .test-results build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST) .package .demo .bench .test-results build *.egg-info .pytest_cache .mypy_cache .ruff_cache

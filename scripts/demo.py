@@ -1,26 +1,34 @@
 """`make demo`: every example DAG, end to end in real Airflow, against the simulator and a local S3.
 
 Starts the vendor simulator and a moto S3 server, prepares throwaway Airflow homes under `.demo/`,
-runs every DAG in `dags/` with `airflow dags test` (side by side), then reads the archive back from
-S3, verifies every object against its manifest, prints what was archived and writes an HTML
-gallery. Everything it starts is stopped on the way out, Ctrl-C included.
+runs every DAG in `dags/` with `airflow dags test` (side by side) while a reviewer approves the
+human-review DAG through an api-server's REST API, then reads the archive back from S3, verifies
+every object against its manifest (and every published copy against its original), prints per API
+what was bought, billed and archived, and writes an HTML gallery. Everything it starts is stopped
+on the way out, Ctrl-C included.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import sys
 import time
 import urllib.request
+from collections import Counter
 from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from demo_archive import GALLERY_NAME, ArchivedJob, ArchiveMismatchError, read_archive
-from demo_gallery import data_uri_source, relative_source, render_gallery
+from airflow_rest import REQUEST_TIMEOUT_SECONDS
+from demo_archive import GALLERY_NAME, MANIFEST_NAME, ArchivedJob, ArchiveMismatchError, read_archive
+from demo_gallery import billed, data_uri_source, relative_source, render_gallery, total_billed
+from demo_review import REVIEW_DAG, REVIEWER, Reviewer, running_api_server
 from demo_services import (
+    AIRFLOW,
     DATABASE_FILE,
     Command,
     CommandResult,
@@ -35,17 +43,23 @@ from demo_services import (
 from airflow_provider_aigc.simulator import connection_env
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = REPO / "dags"
-DEMO_DIR = REPO / ".demo"
+# Everything a run leaves for inspection (logs, Airflow homes, the gallery); tests point it elsewhere.
+DEMO_DIR = Path(os.environ.get("AIGC_DEMO_DIR") or REPO / ".demo").resolve()
 BUCKET = "aigc-archive"
 # CogView's documented latency is minutes; at this speed the simulator finishes it in seconds.
 SIMULATOR_SPEED = 40.0
 MIGRATE_TIMEOUT_SECONDS = 180.0
 DAG_TIMEOUT_SECONDS = 240.0
-AIRFLOW = (sys.executable, "-m", "airflow")
+PROMPT_CHARS = 40
+
+
+def shown(path: Path) -> str:
+    """`path` as the user would type it from the checkout."""
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def step(message: str) -> None:
@@ -74,24 +88,44 @@ def report_failure(result: CommandResult) -> bool:
     return False
 
 
-def format_table(jobs: Sequence[ArchivedJob]) -> str:
-    """One row per archived object; the full sha256 is in each manifest."""
-    rows = [("S3 URI", "content type", "bytes", "sha256")]
-    rows += [
-        (f"s3://{job.bucket}/{item.key}", item.content_type, f"{item.size:,}", item.sha256[:16] + "…")
-        for job in jobs
-        for item in job.files
-    ]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+def format_job(job: ArchivedJob) -> list[str]:
+    """One job: its prompt and bill, where it lies, and each object (the full sha256 is in the manifest)."""
+    prompt = job.prompt if len(job.prompt) <= PROMPT_CHARS else job.prompt[: PROMPT_CHARS - 1] + "…"
     lines = [
-        "  ".join(
-            cell.rjust(width) if column == 2 else cell.ljust(width)
-            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
+        f"  job {job.manifest.get('job_id')}  “{prompt}”  {billed(job).lower()}",
+        f"    s3://{job.bucket}/{job.directory}/",
     ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
+    names = [item.name for item in job.files]
+    width = max((len(name) for name in names), default=0)
+    for item in job.files:
+        lines.append(
+            f"      {item.name.ljust(width)}  {item.content_type:<26} {item.size:>9,} B"
+            f"  sha256 {item.sha256[:12]}…"
+        )
+    lines.append(f"      {MANIFEST_NAME} (what was archived, written last) · {GALLERY_NAME} (gallery)")
+    for item in job.published:
+        lines.append(f"    published: s3://{job.bucket}/{item.key}")
+    return lines
+
+
+def format_archive(jobs: Sequence[ArchivedJob], bought: Mapping[tuple[str, str], int]) -> str:
+    """Per API: jobs bought and archived, what they were billed, then each job's objects."""
+    lines = []
+    for api in sorted({job_api(job) for job in jobs} | set(bought)):
+        api_jobs = [job for job in jobs if job_api(job) == api]
+        lines.append(
+            f"{' / '.join(api)}: {bought.get(api, 0)} job(s) bought, {len(api_jobs)} archived; "
+            + "billed "
+            + total_billed(api_jobs).split(": ", 1)[1]
+        )
+        for job in api_jobs:
+            lines.extend(format_job(job))
+        lines.append("")
     return "\n".join(lines)
+
+
+def job_api(job: ArchivedJob) -> tuple[str, str]:
+    return str(job.manifest.get("vendor")), str(job.manifest.get("app"))
 
 
 def publish_galleries(client: Any, jobs: Sequence[ArchivedJob]) -> Path:
@@ -110,14 +144,20 @@ def publish_galleries(client: Any, jobs: Sequence[ArchivedJob]) -> Path:
     return local
 
 
-def submissions_per_vendor(simulator: Service) -> dict[str, int]:
+def purchases(simulator: Service) -> list[tuple[str, str, str]]:
+    """Every job the simulator accepted (what a vendor would bill): (vendor, app, job id)."""
     with urllib.request.urlopen(simulator.url + "/_sim/stats", timeout=10) as response:
         stats = json.load(response)
-    return {vendor: int(data["submissions"]["count"]) for vendor, data in sorted(stats["vendors"].items())}
+    return sorted(
+        (vendor, str(job["app"]), str(job["job_id"]))
+        for vendor, data in stats["vendors"].items()
+        for job in data["submissions"]["jobs"]
+    )
 
 
-def run_example_dags(env: dict[str, str], logs: Path) -> bool:
-    """`airflow dags test` for every example DAG, side by side, each in its own Airflow home.
+def run_example_dags(stack: ExitStack, env: dict[str, str], logs: Path) -> Reviewer | None:
+    """`airflow dags test` for every example DAG, side by side, each in its own Airflow home, with a
+    reviewer answering the human-review DAG's approval over the REST API; None when a run failed.
 
     sqlite takes one writer at a time, so each run gets a copy of the migrated database; running
     them together overlaps one DAG's waiting on the simulator with another's work.
@@ -125,7 +165,7 @@ def run_example_dags(env: dict[str, str], logs: Path) -> bool:
     airflow_root = DEMO_DIR / "airflow"
     migrated = airflow_root / "migrated"
     migrated.mkdir(parents=True)
-    step(f"preparing Airflow under {airflow_root.relative_to(REPO)} (airflow db migrate, sqlite)")
+    step(f"preparing Airflow under {shown(airflow_root)} (airflow db migrate, sqlite)")
     migrate = Command(
         "db migrate",
         [*AIRFLOW, "db", "migrate"],
@@ -134,7 +174,8 @@ def run_example_dags(env: dict[str, str], logs: Path) -> bool:
     )
     (result,) = run_commands([migrate], MIGRATE_TIMEOUT_SECONDS)
     if not result.ok:
-        return report_failure(result)
+        report_failure(result)
+        return None
 
     commands = []
     for dag_id in example_dag_ids():
@@ -143,13 +184,49 @@ def run_example_dags(env: dict[str, str], logs: Path) -> bool:
         shutil.copy2(migrated / DATABASE_FILE, home / DATABASE_FILE)
         argv = [*AIRFLOW, "dags", "test", dag_id]
         commands.append(Command(dag_id, argv, airflow_env(home, DAGS_FOLDER, env), logs / f"{dag_id}.log"))
+    review_home = airflow_root / REVIEW_DAG
+    server, password = stack.enter_context(
+        running_api_server(review_home, airflow_env(review_home, DAGS_FOLDER, env), logs)
+    )
+    reviewer = Reviewer(server, password)
+    reviewer.start()
     step(f"running {len(commands)} DAGs with `airflow dags test`: " + ", ".join(c.name for c in commands))
-    with closing(run_commands(commands, DAG_TIMEOUT_SECONDS)) as results:
-        for result in results:
-            if not result.ok:
-                return report_failure(result)
-            log = result.command.log_path.relative_to(REPO)
-            print(f"    {result.command.name}: success after {result.seconds:.0f} s (log: {log})", flush=True)
+    print(f"    {REVIEW_DAG}: `{REVIEWER}` answers its approval through the REST API of {server.url}")
+    try:
+        with closing(run_commands(commands, DAG_TIMEOUT_SECONDS)) as results:
+            for result in results:
+                if not result.ok:
+                    report_failure(result)
+                    if reviewer.error:
+                        print(f"the reviewer failed: {reviewer.error} (see {server.log_path})", flush=True)
+                    return None
+                log = shown(result.command.log_path)
+                print(
+                    f"    {result.command.name}: success after {result.seconds:.0f} s (log: {log})",
+                    flush=True,
+                )
+    finally:
+        reviewer.stopped.set()
+        reviewer.join(timeout=REQUEST_TIMEOUT_SECONDS)
+    return reviewer
+
+
+def report_review(reviewer: Reviewer) -> bool:
+    """Who approved what, and what the approval published."""
+    outcome = reviewer.outcome
+    if outcome is None:
+        print(f"\nThe review of {REVIEW_DAG} was never answered: {reviewer.error or 'no request seen'}")
+        return False
+    published = reviewer.published(outcome.run_id)
+    print(f"{REVIEW_DAG} (human review, run {outcome.run_id}):")
+    print(f"  asked:    {outcome.subject}")
+    print(
+        f"  answered: {', '.join(outcome.chosen_options)} by `{outcome.responded_by}`"
+        f" at {outcome.responded_at}"
+    )
+    print(f"  published {len(published)} cop(ies) of the archived S3 objects (never the vendor's URLs):")
+    for uri in published:
+        print(f"    {uri}")
     return True
 
 
@@ -173,7 +250,12 @@ def run_demo(stack: ExitStack) -> int:
         "AIRFLOW_CONN_AWS_DEFAULT": aws_connection(s3.url),
         "AIGC_ARCHIVE_BUCKET": BUCKET,
     }
-    if not run_example_dags(env, logs):
+    reviewer = run_example_dags(stack, env, logs)
+    if reviewer is None:
+        return 1
+
+    step("the human review")
+    if not report_review(reviewer):
         return 1
 
     step(f"reading the archive back from s3://{BUCKET} and verifying it against its manifests")
@@ -182,28 +264,38 @@ def run_demo(stack: ExitStack) -> int:
     except ArchiveMismatchError as error:
         print(f"\n{error}", flush=True)
         return 1
+    bought = purchases(simulator)
+    per_api = Counter((vendor, app) for vendor, app, _ in bought)
+    print(f"\n{format_archive(jobs, per_api)}")
     objects = sum(len(job.files) for job in jobs)
-    print(f"\n{format_table(jobs)}\n")
-    print(f"{objects} objects in {len(jobs)} manifests: size, sha256 and content type all match.")
-    submitted = submissions_per_vendor(simulator)
     print(
-        f"Jobs submitted to the simulator: {sum(submitted.values())} ("
-        + ", ".join(f"{vendor} {count}" for vendor, count in submitted.items())
-        + f"); jobs archived: {len(jobs)}."
+        f"{objects} objects in {len(jobs)} manifests: size, sha256 and content type"
+        " all match the bytes in S3."
     )
-    if sum(submitted.values()) != len(jobs):
-        print("Every job bought must be archived exactly once; these numbers should be equal.", flush=True)
+    archived = sorted((*job_api(job), str(job.manifest.get("job_id"))) for job in jobs)
+    print(
+        f"Jobs bought from the simulator: {len(bought)}; jobs archived: {len(archived)};"
+        f" {total_billed(jobs)}."
+    )
+    if archived != bought:
+        print("Every job bought must be archived exactly once: these lists differ.", flush=True)
         return 1
 
     step("writing the gallery")
     local = publish_galleries(client, jobs)
     print(f"    S3: {GALLERY_NAME} beside each of the {len(jobs)} manifests")
-    print(f"    local copy: {local}")
-    step(f"done in {time.monotonic() - started:.0f} s; stopping the simulator and S3")
+    print(f"    local copy (open it in a browser): {local}")
+    step(f"done in {time.monotonic() - started:.0f} s; stopping the simulator, S3 and the api-server")
     return 0
 
 
+def interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so everything started is stopped."""
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, interrupt)
     with ExitStack() as stack:
         try:
             return run_demo(stack)

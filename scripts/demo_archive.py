@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 MANIFEST_NAME = "manifest.json"
 GALLERY_NAME = "index.html"
+# Where the example DAGs publish (server-side copies of an archive, manifest included).
+PUBLISHED_PREFIX = "published/"
 
 
 class ArchiveMismatchError(Exception):
@@ -50,6 +52,8 @@ class ArchivedJob:
     manifest_key: str
     manifest: Mapping[str, Any]
     files: tuple[ArchivedFile, ...]
+    # Copies of `files` published under PUBLISHED_PREFIX (after a human review, say), verified.
+    published: tuple[ArchivedFile, ...] = ()
 
     @property
     def directory(self) -> str:
@@ -75,17 +79,40 @@ def list_keys(client: Any, bucket: str, prefix: str = "") -> list[str]:
 
 
 def read_archive(client: Any, bucket: str, prefix: str = "") -> list[ArchivedJob]:
-    """Every manifest under `prefix`, each verified against the objects in S3.
+    """Every manifest under `prefix`, each verified against the objects in S3, with the copies
+    published from it (each must hold its original's bytes).
 
     Raises `ArchiveMismatchError` naming every difference found, not just the first.
     """
     keys = list_keys(client, bucket, prefix)
-    manifests = sorted(key for key in keys if posixpath.basename(key) == MANIFEST_NAME)
+    originals = [key for key in keys if not key.startswith(PUBLISHED_PREFIX)]
+    manifests = sorted(key for key in originals if posixpath.basename(key) == MANIFEST_NAME)
     jobs = [_read_job(client, bucket, key) for key in manifests]
-    problems = [problem for job in jobs for problem in _check_job(job, keys)]
+    problems = [problem for job in jobs for problem in _check_job(job, originals)]
+    copies = {key.removeprefix(PUBLISHED_PREFIX): key for key in keys if key.startswith(PUBLISHED_PREFIX)}
+    jobs = [_with_published(client, job, copies, problems) for job in jobs]
     if problems:
         raise ArchiveMismatchError("archive does not match its manifests:\n  " + "\n  ".join(problems))
     return jobs
+
+
+def _with_published(
+    client: Any, job: ArchivedJob, copies: Mapping[str, str], problems: list[str]
+) -> ArchivedJob:
+    """`job` with the verified copies of its objects found under PUBLISHED_PREFIX."""
+    published = []
+    for item in job.files:
+        key = copies.get(item.key)
+        if key is None:
+            continue
+        response = client.get_object(Bucket=job.bucket, Key=key)
+        copy = replace(
+            item, key=key, stored_content_type=response.get("ContentType"), body=response["Body"].read()
+        )
+        if copy.body != item.body:
+            problems.append(f"s3://{job.bucket}/{key}: a published copy that differs from {item.key}")
+        published.append(copy)
+    return replace(job, published=tuple(published))
 
 
 def _read_job(client: Any, bucket: str, manifest_key: str) -> ArchivedJob:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 from urllib.parse import quote
 
-from demo_archive import ArchivedFile, ArchivedJob
+from demo_archive import PUBLISHED_PREFIX, ArchivedFile, ArchivedJob
 
 ImageSource = Callable[[ArchivedJob, ArchivedFile], str]
 
@@ -29,6 +29,8 @@ figure { margin: 0; }
 img { width: 256px; height: auto; border: 1px solid #ccc; }
 figcaption { font-size: .8rem; color: #555; }
 pre { white-space: pre-wrap; background: #f4f4f4; padding: 1rem; }
+h3.published { font-size: .95rem; color: #1a7f37; margin: 1rem 0 .5rem; }
+.published img { border-color: #1a7f37; }
 """.strip()
 
 
@@ -98,6 +100,12 @@ def _render_job(job: ArchivedJob, image_source: ImageSource) -> str:
     if images:
         parts.append('<div class="images">\n' + "\n".join(images) + "\n</div>")
     parts.extend(texts)
+    if job.published:
+        copies = [_render_image(job, item, image_source) for item in job.published if item.kind == "image"]
+        parts.append(
+            f'<h3 class="published">Published copies ({len(job.published)}, under {PUBLISHED_PREFIX})</h3>'
+        )
+        parts.append('<div class="images published">\n' + "\n".join(copies) + "\n</div>")
     parts.append("</section>")
     return "\n".join(parts)
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 STOP_GRACE_SECONDS = 10.0
 START_TIMEOUT_SECONDS = 60.0
 DATABASE_FILE = "airflow.db"
+AIRFLOW = (sys.executable, "-m", "airflow")
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,23 @@ def _start(
         )
 
 
-def _wait_until_up(service: Service, health_path: str) -> None:
+@contextmanager
+def started_service(
+    name: str, argv: Sequence[str], port: int, log_dir: Path, env: Mapping[str, str] | None = None
+) -> Iterator[Service]:
+    """Start a server on `port` without waiting for it, and stop it on the way out."""
+    log_path = log_dir / f"{name}.log"
+    process = _start(argv, log_path, env)
     try:
-        wait_until_up(service.url + health_path, service.process, START_TIMEOUT_SECONDS)
+        yield Service(name=name, url=f"http://{LOOPBACK}:{port}", process=process, log_path=log_path)
+    finally:
+        stop_process(process)
+
+
+def wait_for_service(service: Service, health_path: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
+    """Return once `health_path` answers; a server that exits or stays silent raises RuntimeError."""
+    try:
+        wait_until_up(service.url + health_path, service.process, timeout)
     except RuntimeError as error:
         raise RuntimeError(f"{service.name}: {error}; see {service.log_path}") from None
 
@@ -108,14 +123,9 @@ def running_service(
     name: str, argv: Sequence[str], port: int, health_path: str, log_dir: Path
 ) -> Iterator[Service]:
     """Start a server on `port`, wait until `health_path` answers, and stop it on the way out."""
-    log_path = log_dir / f"{name}.log"
-    process = _start(argv, log_path)
-    service = Service(name=name, url=f"http://{LOOPBACK}:{port}", process=process, log_path=log_path)
-    try:
-        _wait_until_up(service, health_path)
+    with started_service(name, argv, port, log_dir) as service:
+        wait_for_service(service, health_path)
         yield service
-    finally:
-        stop_process(process)
 
 
 @contextmanager

@@ -19,15 +19,15 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from airflow_provider_aigc.simulator.process import LOOPBACK, free_port, stop, wait_until_up
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from airflow_rest import AirflowRest
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -56,32 +56,13 @@ def live_env(home: Path, dags_folder: Path, extra: Mapping[str, str]) -> dict[st
 
 
 @dataclass
-class LiveAirflow:
+class LiveAirflow(AirflowRest):
     """An api-server on ``url`` over ``home``; ``dags_test`` starts runs that it can see."""
 
-    url: str
-    home: Path
-    env: dict[str, str]
-    process: subprocess.Popen[bytes] = field(repr=False)
-    executor: bool = False
-    _token: str | None = field(default=None, repr=False)
-
-    def token(self) -> str:
-        if self._token is None:
-            with urllib.request.urlopen(f"{self.url}/auth/token", timeout=30) as response:
-                self._token = str(json.loads(response.read())["access_token"])
-        return self._token
-
-    def api(self, method: str, path: str, body: Any = None) -> Any:
-        """Call the public REST API (``/api/v2`` + ``path``); raises HTTPError on 4xx/5xx."""
-        request = urllib.request.Request(
-            f"{self.url}/api/v2{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Authorization": f"Bearer {self.token()}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read() or b"null")
+    home: Path = field(kw_only=True)
+    env: dict[str, str] = field(kw_only=True)
+    process: subprocess.Popen[bytes] = field(kw_only=True, repr=False)
+    executor: bool = field(default=False, kw_only=True)
 
     def dags_test(self, dag_id: str, conf: Mapping[str, Any], log: Path) -> subprocess.Popen[bytes]:
         """``airflow dags test`` in the background, writing its output to ``log``."""
@@ -94,39 +75,6 @@ class LiveAirflow:
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-
-    def pending_hitl(self, dag_id: str, timeout: float, process: subprocess.Popen[bytes]) -> dict[str, Any]:
-        """The first human-in-the-loop request of ``dag_id`` still waiting for an answer."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            details = self.api("GET", f"/dags/{quote(dag_id)}/dagRuns/~/hitlDetails")["hitl_details"]
-            waiting = [detail for detail in details if not detail["response_received"]]
-            if waiting:
-                return dict(waiting[0])
-            if process.poll() is not None:
-                raise AssertionError(f"airflow dags test {dag_id} ended (rc {process.returncode}) unasked")
-            time.sleep(1)
-        raise AssertionError(f"no human-in-the-loop request from {dag_id} within {timeout:.0f} s")
-
-    def answer_hitl(self, detail: Mapping[str, Any], *options: str) -> dict[str, Any]:
-        """Answer a request through ``PATCH .../taskInstances/{task}/{map_index}/hitlDetails``."""
-        ti = detail["task_instance"]
-        path = (
-            f"/dags/{quote(ti['dag_id'])}/dagRuns/{quote(ti['dag_run_id'], safe='')}"
-            f"/taskInstances/{quote(ti['task_id'])}/{ti['map_index']}/hitlDetails"
-        )
-        return dict(self.api("PATCH", path, {"chosen_options": list(options)}))
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
-        path = f"/dags/{quote(dag_id)}/dagRuns/{quote(run_id, safe='')}/taskInstances"
-        return {ti["task_id"]: ti["state"] for ti in self.api("GET", path)["task_instances"]}
-
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
-        path = (
-            f"/dags/{quote(dag_id)}/dagRuns/{quote(run_id, safe='')}/taskInstances/{quote(task_id)}"
-            f"/xcomEntries/{quote(key)}?deserialize=true"
-        )
-        return self.api("GET", path)["value"]
 
 
 @contextlib.contextmanager

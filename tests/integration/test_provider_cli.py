@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+import airflow_provider_aigc
+
 pytestmark = pytest.mark.integration
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -40,7 +42,7 @@ def airflow_cli(tmp_path: Path) -> Any:
 def test_providers_list_shows_the_provider(airflow_cli: Any) -> None:
     rows = airflow_cli("providers", "list")
     (ours,) = [row for row in rows if row["package_name"] == "airflow-provider-aigc"]
-    assert ours["version"] == "0.1.0"
+    assert ours["version"] == airflow_provider_aigc.__version__
 
 
 def test_providers_hooks_shows_the_three_connection_types(airflow_cli: Any) -> None:

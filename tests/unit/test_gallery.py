@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import sys
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -168,3 +169,14 @@ def test_one_section_per_job_in_order() -> None:
     page = parse(render_gallery("demo", [news_job(), image_job("山水")], relative_source))
     assert page.tags.count("section") == 2
     assert page.text["h2"] == ["zhipu / news_generate / 4567", "zhipu / cogview / 0123abcd"]
+
+
+def test_published_copies_are_shown_beside_the_archived_images() -> None:
+    job = image_job("山水")
+    copies = tuple(replace(item, key=f"published/{item.key}") for item in job.files)
+    page = parse(render_gallery("demo", [replace(job, published=copies)], relative_source))
+    assert page.text["h3"] == ["Published copies (2, under published/)"]
+    assert [image["src"] for image in page.images][2:] == [
+        "../../../../../published/cogview/2026-11-21/zhipu/cogview/0123abcd/0.png",
+        "../../../../../published/cogview/2026-11-21/zhipu/cogview/0123abcd/1%20%22odd%22.png",
+    ]
