@@ -115,7 +115,7 @@ bench: $(DEPLOY_STAMP)
 
 # A smoke run of every benchmark at small N (.ci/run): results go to .bench/, never the committed ones.
 bench-quick: $(DEPLOY_STAMP)
-	$(BIN)/python -m benchmarks --quick
+	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
 
 SIM_PORT ?= 8765
 simulator: $(STAMP)
