@@ -33,6 +33,7 @@ pytestmark = pytest.mark.integration
 DAGS = Path(__file__).parent / "dags_batches"
 PROMPTS = [f"第{n}幅:荷塘月色" for n in range(1, 7)]
 JOB_SECONDS = 3.0
+FOREIGN_JOB_SECONDS = 30.0
 CAPACITY_WAIT = "refused the submit for concurrency"
 
 
@@ -42,8 +43,10 @@ def job_seconds(sim: SimulatorServer, seconds: float) -> None:
     sim.config({"latency": {"txt2imgv2": seconds * speed}, "concurrency": {"baidu": 2}})
 
 
-def occupy_both_slots(sim: SimulatorServer) -> None:
-    """Another user of the account submits two jobs, straight to the vendor."""
+def occupy_both_slots(sim: SimulatorServer, seconds: float) -> None:
+    """Another user of the account submits two jobs of ``seconds``, straight to the vendor (long
+    enough to outlast Airflow's start-up, so the run's first task meets them)."""
+    job_seconds(sim, seconds)
     creds = DEMO_CREDENTIALS["baidu"]
     token_url = (
         f"{sim.url}/oauth/2.0/token?grant_type=client_credentials"
@@ -102,9 +105,9 @@ def test_a_chain_batch_beyond_the_concurrency_waits_for_capacity(
 def test_a_one_task_batch_waits_while_another_user_holds_the_slots(
     airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server, retries: int
 ) -> None:
-    job_seconds(sim, JOB_SECONDS)
     bucket = s3.make_bucket(f"batch-one-task-{retries}")
-    occupy_both_slots(sim)
+    occupy_both_slots(sim, FOREIGN_JOB_SECONDS)
+    job_seconds(sim, JOB_SECONDS)
 
     run = airflow.run_dag(
         "it_batch_one_task",
