@@ -13,10 +13,6 @@ SCENARIOS: dict[str, str] = {
     "vendor.rate-limit": "rate-limit codes are retried inside the call and then succeed (one job)",
     "vendor.quota": "period-quota codes raise AigcQuotaExceededError at once (not retried)",
     "vendor.concurrency": "a concurrency refusal (Baidu 15) is raised at once as refused, nothing bought",
-    "pipeline.batch-at-capacity": (
-        "a mapped batch larger than the account's concurrency waits deferred for capacity: each"
-        " prompt bought once and archived, no task failed, retries 0 or 2, both modes"
-    ),
     "vendor.token-expiry": "Baidu token expiry (111) refreshes the token once and completes the call",
     "vendor.moderation-prompt": "a moderated prompt ends as AigcContentRejectedError (no retry)",
     "vendor.job-failure": "a job the vendor fails ends as a FAILED status / error event, classified",
