@@ -4,8 +4,10 @@ A concurrency refusal (``AigcConcurrencyLimitError``) proves nothing was bought,
 deferred and submits again later. Sending every waiter's submit on a timer would hammer the vendor
 with refusals (one per waiter per tick), so the waiters of one connection queue in a *room*:
 
-- only the head of the queue (the earliest refused; map index breaks ties) may try, so no task
-  starves and a mapped batch starts roughly in map-index order;
+- only the head of the queue may try: the earliest refused, where refusals within the same
+  ``ORDER_WINDOW_SECONDS`` (a mapped batch's first burst) count as simultaneous and go by map
+  index; so no task starves (its place never moves back) and a batch starts roughly in
+  map-index order;
 - it tries only while fewer jobs run than the account allows, counting the jobs that
   ``AigcJobTrigger`` watches on the same connection in this process (each is surely running at
   the vendor, so the count is a lower bound of the account's jobs);
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Coroutine
 
+# Refusals this close together are one burst: their tasks queue by map index.
+ORDER_WINDOW_SECONDS = 60.0
 # The longest pause between a head's tries when no watched job ends (its backoff's ceiling).
 MAX_PROBE_INTERVAL = 60.0
 # The shortest time a task admitted by the room gets to submit and start its job trigger.
@@ -37,10 +42,11 @@ MIN_GRACE_SECONDS = 10.0
 
 @dataclass(order=True)
 class Ticket:
-    """One waiting task's place: ordered by when it was first refused, then by map index."""
+    """One waiting task's place: by the window of its first refusal, its map index, the refusal."""
 
-    since: float
+    window: int
     map_index: int
+    since: float
     serial: int
     not_before: float = field(compare=False)
 
@@ -72,7 +78,8 @@ class CapacityRoom:
     # -- the waiters -------------------------------------------------------------------------
 
     def join(self, since: float, map_index: int, not_before: float) -> Ticket:
-        ticket = Ticket(since, map_index, next(self._serial), not_before)
+        window = math.floor(since / ORDER_WINDOW_SECONDS)
+        ticket = Ticket(window, map_index, since, next(self._serial), not_before)
         self.waiters.append(ticket)
         self.waiters.sort()
         self._notify()

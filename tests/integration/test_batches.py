@@ -14,7 +14,7 @@ import json
 import sys
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from demo_archive import read_archive
 
 from airflow_provider_aigc.simulator.credentials import DEMO_CREDENTIALS
+from tests.integration.live_airflow import LiveAirflow, finish, live_airflow
 
 if TYPE_CHECKING:
     from tests.conftest import S3Server, SimulatorServer
@@ -34,6 +35,8 @@ DAGS = Path(__file__).parent / "dags_batches"
 PROMPTS = [f"第{n}幅:荷塘月色" for n in range(1, 7)]
 JOB_SECONDS = 3.0
 FOREIGN_JOB_SECONDS = 30.0
+LONG_JOB_SECONDS = 8.0  # longer than the tasks take to start together under a LocalExecutor
+LIVE_RUN_SECONDS = 300.0
 CAPACITY_WAIT = "refused the submit for concurrency"
 
 
@@ -116,3 +119,36 @@ def test_a_one_task_batch_waits_while_another_user_holds_the_slots(
     )
 
     assert_each_prompt_bought_once_and_archived(run, sim, s3, bucket, ["generate"])
+
+
+def test_a_one_task_batch_run_by_a_local_executor_waits_in_the_triggerers_room(
+    airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Six tasks start together (LocalExecutor, a real triggerer): two buy, the rest are refused
+    once and queue in the triggerer's room, which lets the head try only when a watched job ends."""
+    job_seconds(sim, LONG_JOB_SECONDS)
+    bucket = s3.make_bucket("batch-one-task-executor")
+    env = {**airflow.connections, "AIGC_ARCHIVE_BUCKET": bucket, "AIGC_BATCH_RETRIES": "0"}
+    home = tmp_path_factory.mktemp("live-batch")
+    with live_airflow(airflow.template_db, home, DAGS, env, executor=True) as live:
+        log = home / "dags-test.log"
+        output = finish(live.dags_test("it_batch_one_task", {}, log), log, timeout=LIVE_RUN_SECONDS)
+        states = {(row["task_id"], row["map_index"]): row["state"] for row in _task_instances(live)}
+
+    assert set(states.values()) == {"success"}, output[-4000:]
+    stats = sim.stats()["vendors"]["baidu"]
+    assert sorted(job["prompt"] for job in stats["submissions"]["jobs"]) == sorted(PROMPTS)
+    refused = stats["rejections"].get("15", 0)
+    # The first burst meets the limit (at most 4 of the 6 refused); after it, the room's head
+    # tries only when a job it watches ends: at most one more refusal (a slow resume).
+    assert 1 <= refused <= len(PROMPTS) - 2 + 1, stats["rejections"]
+    archived = read_archive(s3.client, bucket)
+    assert sorted(job.manifest["prompt"] for job in archived) == sorted(PROMPTS)
+
+
+def _task_instances(live: LiveAirflow) -> list[dict[str, Any]]:
+    runs = live.api("GET", "/dags/it_batch_one_task/dagRuns")["dag_runs"]
+    (run,) = runs
+    path = f"/dags/it_batch_one_task/dagRuns/{run['dag_run_id']}/taskInstances"
+    instances: list[dict[str, Any]] = live.api("GET", path)["task_instances"]
+    return instances

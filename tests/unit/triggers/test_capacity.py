@@ -14,6 +14,7 @@ from airflow_provider_aigc.triggers.capacity import AigcCapacityTrigger, Capacit
 from airflow_provider_aigc.triggers.capacity_room import (
     MAX_PROBE_INTERVAL,
     MIN_GRACE_SECONDS,
+    ORDER_WINDOW_SECONDS,
     CapacityRoom,
     backoff,
     room_for,
@@ -66,11 +67,11 @@ async def time_stands_still(seconds: float) -> None:
 # --- the room, as data ------------------------------------------------------------------------
 
 
-def test_the_earliest_refused_goes_first_and_map_index_breaks_ties() -> None:
+def test_a_burst_queues_by_map_index_and_a_later_refusal_comes_after_it() -> None:
     room = CapacityRoom()
-    late = room.join(since=200.0, map_index=0, not_before=0.0)
-    second = room.join(since=100.0, map_index=2, not_before=0.0)
-    first = room.join(since=100.0, map_index=1, not_before=0.0)
+    late = room.join(since=ORDER_WINDOW_SECONDS * 3, map_index=0, not_before=0.0)
+    second = room.join(since=1.0, map_index=2, not_before=0.0)
+    first = room.join(since=2.0, map_index=1, not_before=0.0)  # refused later, in the same burst
     assert [room.ahead(t) for t in (first, second, late)] == [0, 1, 2]
     assert [room.may_try(t, 1000.0, limit=2) for t in (first, second, late)] == [True, False, False]
 
