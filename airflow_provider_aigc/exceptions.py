@@ -91,8 +91,21 @@ class AigcConcurrencyLimitError(AigcRateLimitError):
     retryable = False
 
 
+class AigcCapacityTimeoutError(AigcError):
+    """The task's deadline passed while it waited for a free slot at the vendor; nothing was bought.
+
+    The message says how long it waited and how many jobs were running and waiting ahead of it.
+    """
+
+    fail_fast = True
+
+
 class AigcQuotaExceededError(AigcError):
-    """A period quota (daily or total) is used up: not retried inside the call."""
+    """A usage quota (daily, total, balance) is used up: neither waiting nor a task retry brings it
+    back; raise the quota with the vendor, or run the task again once the period renews.
+    """
+
+    fail_fast = True
 
 
 class AigcInvalidRequestError(AigcError):

@@ -34,6 +34,13 @@ _COMMON_FIELDS: dict[str, Any] = {
         " A submit is only retried when the vendor proved it did not take the job.",
         "schema": {"type": ["integer", "null"], "minimum": 0, "default": 3},
     },
+    "max_running_jobs": {
+        "label": "Max running jobs",
+        "description": "How many jobs the account runs at a time (the vendor's concurrency)."
+        " Empty: the vendor's documented default; 0: no limit known. Tasks refused for"
+        " concurrency wait for a slot, deferred (docs/operators.md, Batches).",
+        "schema": {"type": ["integer", "null"], "minimum": 0},
+    },
     "output_ttl_seconds": {
         "label": "Output URL lifetime (seconds)",
         "description": "How long output URLs stay valid when the vendor does not say (Zhipu)."

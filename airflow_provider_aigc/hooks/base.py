@@ -167,6 +167,13 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         """Which output hosts the archive step may fetch from, and the URL lifetime to assume."""
         return self._run(self._settings()).output_policy
 
+    def max_running_jobs(self) -> int | None:
+        """How many jobs the account runs at a time: the connection's ``max_running_jobs`` extra,
+        else the vendor's documented default; None when no limit is known (0 in the extra)."""
+        configured = self._run(self._settings()).max_running_jobs
+        limit = self.spec.max_running_jobs if configured is None else configured
+        return limit or None
+
     @abstractmethod
     def test_connection(self) -> tuple[bool, str]:
         """A cheap check of the connection for the UI: (ok, message without secrets)."""

@@ -41,6 +41,8 @@ SECRET_EXTRA_RENAMES: dict[str, str] = {
 }
 SECRET_EXTRAS = tuple(dict.fromkeys([*SECRET_EXTRA_RENAMES, *SECRET_EXTRA_RENAMES.values()]))
 
+# The largest ``max_running_jobs`` extra accepted (vendors grant tens, not thousands).
+MAX_RUNNING_JOBS = 999
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
@@ -65,6 +67,9 @@ class ConnectionSettings:
     password: str | None = field(default=None, repr=False)
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
+    # The ``max_running_jobs`` extra: None when unset (the vendor's documented default applies),
+    # 0 for "no limit known".
+    max_running_jobs: int | None = None
     output_policy: OutputPolicy = OutputPolicy()
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # Secret extras under their canonical names (old names resolved), never printed.
@@ -167,6 +172,11 @@ def read_settings(
         password=password or None,
         timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
         max_retries=_count(conn_id, extra, "max_retries", DEFAULT_MAX_RETRIES, MAX_RETRIES),
+        max_running_jobs=(
+            None
+            if extra.get("max_running_jobs") in (None, "")
+            else _count(conn_id, extra, "max_running_jobs", 0, MAX_RUNNING_JOBS)
+        ),
         output_policy=OutputPolicy(
             allowed_output_hosts=_hosts(conn_id, extra.get("allowed_output_hosts")),
             allow_private_output_hosts=_flag(conn_id, extra, "allow_private_output_hosts"),

@@ -127,7 +127,7 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
         with fail_fast_on_permanent_errors():
             store = context.get("task_state_store")
             self._load_record(store)
-            job, status = self.job_once(context)
+            job, status = self.job_or_wait(context)
             self._store_record(store, self._record.bought(job.job_id))
             if status is None:
                 status = self._check_once(job, deadline)

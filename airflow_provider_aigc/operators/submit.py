@@ -13,14 +13,16 @@ another request (``AigcJobConflictError``): the user decides, by deleting the ke
 from __future__ import annotations
 
 import json
+import time
 from abc import abstractmethod
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.execution_time.context import NEVER_EXPIRE
 
 from airflow_provider_aigc.exceptions import (
+    AigcConcurrencyLimitError,
     AigcError,
     AigcInvalidRequestError,
     AigcJobConflictError,
@@ -31,6 +33,11 @@ from airflow_provider_aigc.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.hooks import hook_class_for
 from airflow_provider_aigc.hooks.base import SUBMIT_UNCONFIRMED
 from airflow_provider_aigc.models import JobRef, JobState, JobStatus, utc_now_iso
+from airflow_provider_aigc.operators.capacity import (
+    DEFAULT_CAPACITY_TIMEOUT,
+    capacity_seconds,
+    capacity_timeout_error,
+)
 from airflow_provider_aigc.operators.job_state import (
     JOB_STATE_KEY,
     Intent,
@@ -40,10 +47,12 @@ from airflow_provider_aigc.operators.job_state import (
     rebuy_instructions,
     request_fingerprint,
 )
+from airflow_provider_aigc.triggers.capacity import AigcCapacityTrigger, CapacityEvent
 from airflow_provider_aigc.vendors.registry import spec_for
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from datetime import timedelta
 
     from airflow.sdk import Context
     from airflow.sdk.execution_time.context import TaskStateStoreAccessor
@@ -70,7 +79,14 @@ class AigcSubmitOperator(BaseOperator):
     parameters, rejected credentials, moderation, an unconfirmed earlier submit) fail the task
     without using its retries.
 
+    A submit the vendor refuses for concurrency (the account already runs as many jobs as it
+    allows) is not an error: the task waits for a slot deferred, in the triggerer, and submits
+    again (docs/operators.md, "Batches larger than the vendor allows").
+
     :param conn_id: The Airflow connection of the vendor account to bill.
+    :param capacity_timeout: How long the task may wait for a slot at the vendor, from the first
+        concurrency refusal (seconds or timedelta, default 6 hours); then it fails with
+        ``AigcCapacityTimeoutError`` (no retries), having bought nothing.
     """
 
     vendor: ClassVar[str]
@@ -78,9 +94,15 @@ class AigcSubmitOperator(BaseOperator):
     template_fields: Sequence[str] = ("conn_id",)
     ui_color = "#f0e4ff"
 
-    def __init__(self, *, conn_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, conn_id: str, capacity_timeout: timedelta | float = DEFAULT_CAPACITY_TIMEOUT, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.conn_id = conn_id
+        self.capacity_timeout = capacity_seconds(capacity_timeout)
+        # (first refusal, refusals so far) once resumed from a wait for capacity.
+        self._capacity_wait: tuple[float, int] | None = None
+        self._capacity_clock: Callable[[], float] = time.time
 
     @abstractmethod
     def params_for_request(self) -> dict[str, Any]:
@@ -92,8 +114,74 @@ class AigcSubmitOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         with fail_fast_on_permanent_errors():
-            job, _ = self.job_once(context)
+            job, _ = self.job_or_wait(context)
             return job.to_dict()
+
+    # -- a concurrency refusal: wait for capacity, deferred (operators.capacity) -----------------
+
+    def job_or_wait(self, context: Context) -> tuple[JobRef, JobStatus | None]:
+        """``job_once``; on a concurrency refusal, defer until a slot may be free (no return then)."""
+        try:
+            return self.job_once(context)
+        except AigcConcurrencyLimitError as refusal:
+            self._wait_for_capacity(context, refusal)
+
+    def execute_after_capacity(
+        self,
+        context: Context,
+        event: dict[str, Any] | None = None,
+        waiting_since: float | None = None,
+        refusals: int = 1,
+    ) -> Any:
+        """Resume from ``AigcCapacityTrigger``: run ``execute`` again, or fail with the wait's timeout."""
+        outcome = CapacityEvent.from_payload(event)
+        since = float(waiting_since) if isinstance(waiting_since, (int, float)) else self._capacity_clock()
+        if outcome.status == "timeout":
+            with fail_fast_on_permanent_errors():
+                raise capacity_timeout_error(
+                    vendor=self.vendor,
+                    conn_id=self.conn_id,
+                    capacity_timeout=self.capacity_timeout,
+                    outcome=outcome,
+                    refusals=refusals,
+                )
+        self._capacity_wait = (since, refusals)
+        return self.execute(context)
+
+    def _wait_for_capacity(self, context: Context, refusal: AigcConcurrencyLimitError) -> NoReturn:
+        now = self._capacity_clock()
+        since, refusals = self._capacity_wait or (now, 0)
+        refusals += 1
+        limit = self.hook.max_running_jobs()
+        end_time = since + self.capacity_timeout
+        map_index = getattr(context.get("ti"), "map_index", -1)
+        self.log.info(
+            "%s refused the submit for concurrency (%s); nothing was bought. Waiting for capacity on %s"
+            " (max_running_jobs=%s) in the triggerer for up to %.0f s more; refusals so far: %d",
+            self.vendor,
+            refusal.message,
+            self.conn_id,
+            "unknown" if limit is None else limit,
+            max(end_time - now, 0.0),
+            refusals,
+        )
+        self.defer(
+            trigger=AigcCapacityTrigger(
+                conn_id=self.conn_id,
+                vendor=self.vendor,
+                app=self.app,
+                end_time=end_time,
+                waiting_since=since,
+                refused_at=now,
+                refusals=refusals,
+                map_index=map_index if isinstance(map_index, int) else -1,
+                max_running_jobs=limit,
+            ),
+            method_name="execute_after_capacity",
+            kwargs={"waiting_since": since, "refusals": refusals},
+            # The deadline travels in the trigger as an absolute end_time.
+            timeout=None,
+        )
 
     def job_once(self, context: Context) -> tuple[JobRef, JobStatus | None]:
         """This task instance's one job: an earlier try's (with its status, just read) or a new one.

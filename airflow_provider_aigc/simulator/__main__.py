@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Simul
     parser.add_argument(
         "--concurrency", action="append", metavar="VENDOR=N", help="0 = unlimited, repeatable"
     )
+    parser.add_argument(
+        "--submit-rate", action="append", metavar="VENDOR=PER_SECOND", help="0 = unlimited, repeatable"
+    )
     parser.add_argument("--url-ttl", action="append", metavar="VENDOR=SECONDS", help="image URL lifetime")
     parser.add_argument("--token-ttl", type=float, help="Baidu access token lifetime (default 2592000)")
     parser.add_argument("--image-bytes", type=int, help="pad every image to this many bytes (0 = natural)")
@@ -67,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Simul
             "latency": _pairs("--latency", args.latency, float),
             "concurrency": _pairs("--concurrency", args.concurrency, int),
             "url_ttl": _pairs("--url-ttl", args.url_ttl, float),
+            "submit_rate": _pairs("--submit-rate", args.submit_rate, float),
         }
         config = config.merged({key: value for key, value in flags.items() if value not in (None, {})})
     except (OSError, ValueError) as error:

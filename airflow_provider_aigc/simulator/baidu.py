@@ -172,6 +172,8 @@ async def submit(request: web.Request) -> web.Response:
         return _reject(state, "submit", error.code)
     config = state.config
     now = state.now()
+    if state.over_submit_rate(VENDOR, now):
+        return _reject(state, "submit", 18)
     if state.at_capacity(VENDOR, now):
         return _reject(state, "submit", 15)
     outcome = Outcome.SUCCESS

@@ -33,8 +33,8 @@ FAULTS: dict[tuple[str, str], tuple[str, ...]] = {
 FAULT_CODES: dict[tuple[str, str], tuple[int, ...]] = {
     ("zhipu", "rate_limit"): (10003,),
     ("zhipu", "quota"): (10004,),
-    ("baidu", "rate_limit"): (18, 4, 13, 15),
-    ("baidu", "quota"): (17,),
+    ("baidu", "rate_limit"): (18, 13),
+    ("baidu", "quota"): (17, 4),
     ("jumdata", "rate_limit"): (609, 606),
 }
 CODE_FAULTS = ("rate_limit", "quota", "error")
@@ -43,6 +43,8 @@ T = TypeVar("T")
 
 DEFAULT_LATENCY = {"cogview": 240.0, "news_generate": 2.0, "txt2imgv2": 30.0, "ai_draw": 30.0}
 DEFAULT_CONCURRENCY = {"zhipu": 0, "baidu": 2, "jumdata": 0}
+# Submits per second per account (0 = unlimited): none of the three documents gives a number.
+DEFAULT_SUBMIT_RATE = {"zhipu": 0.0, "baidu": 0.0, "jumdata": 0.0}
 DEFAULT_URL_TTL: dict[str, float | None] = {"zhipu": 86400.0, "baidu": 3600.0, "jumdata": None}
 
 
@@ -96,6 +98,7 @@ class SimulatorConfig:
     speed: float = 1.0
     latency: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LATENCY))
     concurrency: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CONCURRENCY))
+    submit_rate: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SUBMIT_RATE))
     url_ttl: dict[str, float | None] = field(default_factory=lambda: dict(DEFAULT_URL_TTL))
     token_ttl: float = 2_592_000.0
     token_max_calls: int | None = None
@@ -110,6 +113,9 @@ class SimulatorConfig:
         _check_keys("latency", self.latency, APP_VENDOR)
         _check_keys("concurrency", self.concurrency, VENDORS)
         _check_keys("url_ttl", self.url_ttl, VENDORS)
+        _check_keys("submit_rate", self.submit_rate, VENDORS)
+        self.submit_rate = {**DEFAULT_SUBMIT_RATE, **self.submit_rate}
+        _check(all(v >= 0 for v in self.submit_rate.values()), "submit_rate values must be >= 0")
         self.latency = {**DEFAULT_LATENCY, **self.latency}
         self.concurrency = {**DEFAULT_CONCURRENCY, **self.concurrency}
         self.url_ttl = {**DEFAULT_URL_TTL, **self.url_ttl}
@@ -143,6 +149,7 @@ class SimulatorConfig:
             "speed": self.speed,
             "latency": dict(self.latency),
             "concurrency": dict(self.concurrency),
+            "submit_rate": dict(self.submit_rate),
             "url_ttl": dict(self.url_ttl),
             "token_ttl": self.token_ttl,
             "token_max_calls": self.token_max_calls,
@@ -183,6 +190,10 @@ class SimulatorConfig:
             concurrency={
                 k: _integer(f"concurrency.{k}", v)
                 for k, v in _mapping("concurrency", d["concurrency"]).items()
+            },
+            submit_rate={
+                k: _number(f"submit_rate.{k}", v)
+                for k, v in _mapping("submit_rate", d["submit_rate"]).items()
             },
             url_ttl={
                 k: _optional(_number, f"url_ttl.{k}", v) for k, v in _mapping("url_ttl", d["url_ttl"]).items()

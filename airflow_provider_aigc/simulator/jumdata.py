@@ -135,7 +135,7 @@ async def submit(request: web.Request) -> web.Response:
         text, images = validate(form)
         if any(word in text for word in config.moderation_words):
             raise Refused(202)
-        if state.at_capacity(VENDOR, now):
+        if state.at_capacity(VENDOR, now) or state.over_submit_rate(VENDOR, now):
             raise Refused(609)
     except Refused as error:
         return _reject(state, "submit", error)

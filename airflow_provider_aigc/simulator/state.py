@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import itertools
 import os
@@ -47,6 +48,7 @@ class SimState:
         self.stats = Stats()
         self.in_flight = 0  # vendor requests being answered now (a reset does not touch it)
         self._serial = itertools.count(1)
+        self._submit_times: dict[str, collections.deque[float]] = {}
 
     def now(self) -> float:
         return self.clock.now()
@@ -67,6 +69,20 @@ class SimState:
         limit = self.config.concurrency[vendor]
         return bool(limit) and self.jobs.active(vendor, now) >= limit
 
+    def over_submit_rate(self, vendor: str, now: float) -> bool:
+        """Whether a submit now exceeds ``vendor``'s submits per second (0: unlimited); a submit
+        within the rate is counted, a refused one is not (the vendors count what they serve)."""
+        rate = self.config.submit_rate[vendor]
+        if not rate:
+            return False
+        window = self._submit_times.setdefault(vendor, collections.deque())
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if len(window) >= rate:
+            return True
+        window.append(now)
+        return False
+
     def accept(self, job: Job) -> None:
         """Keep an accepted job and count its submission."""
         self.jobs.add(job)
@@ -85,6 +101,7 @@ class SimState:
         """Forget jobs, tokens and counters; with ``config`` also return to the start-up config."""
         self.jobs.clear()
         self.tokens.clear()
+        self._submit_times.clear()
         self.stats = Stats()
         if config:
             self.config = self.startup_config.copy()

@@ -155,7 +155,7 @@ async def _submit(request: web.Request, api_name: str) -> web.Response:
         return json_response(state, VENDOR, "submit", _envelope(code))
     config = state.config
     now = state.now()
-    if state.at_capacity(VENDOR, now):
+    if state.at_capacity(VENDOR, now) or state.over_submit_rate(VENDOR, now):
         return _reject(state, "submit", 10003)
     images = config.cogview_images
     hex_chars = 16 if api_name == "cogview" else 24

@@ -13,6 +13,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_aigc.exceptions import AigcError, DeadlineReached
 from airflow_provider_aigc.hooks import hook_class_for
 from airflow_provider_aigc.models import JobState, JobStatus
+from airflow_provider_aigc.triggers.capacity_room import room_for
 from airflow_provider_aigc.triggers.events import JobEvent
 from airflow_provider_aigc.triggers.polling import PollSchedule, default_poll_interval
 
@@ -115,8 +116,13 @@ class AigcJobTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_aigc.hooks.session import session_lease  # aiohttp: triggerer only
 
-        async with session_lease():
-            event = await self._watch()
+        room = room_for(self.conn_id)  # waiters for capacity on this connection count this job
+        room.job_started(self.job_id)
+        try:
+            async with session_lease():
+                event = await self._watch()
+        finally:
+            room.job_ended(self.job_id)
         self._finished = True
         yield TriggerEvent(event.to_payload())  # type: ignore[no-untyped-call]
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_aigc.exceptions import (
     AigcAuthError,
+    AigcConcurrencyLimitError,
     AigcContentRejectedError,
     AigcError,
     AigcInvalidRequestError,
@@ -100,11 +101,11 @@ BILLING_BASIS = (
 ERROR_CODES: dict[str, type[AigcError]] = {
     "110": AigcAuthError,
     "111": AigcAuthError,
-    "4": AigcRateLimitError,
-    "13": AigcRateLimitError,
-    "15": AigcRateLimitError,
-    "18": AigcRateLimitError,
-    "17": AigcQuotaExceededError,
+    "13": AigcRateLimitError,  # QPS 超限: the submit rate, backed off inside the call
+    "18": AigcRateLimitError,  # Open api qps request limit reached
+    "15": AigcConcurrencyLimitError,  # 并发超限: the account runs its concurrency; wait for a slot
+    "17": AigcQuotaExceededError,  # 用量超限 / 日配额流量超限: the account's usage quota
+    "4": AigcQuotaExceededError,  # 请求超限: the total of AI drawings is used up
     "282003": AigcInvalidRequestError,
     "282004": AigcInvalidRequestError,
     "216100": AigcInvalidRequestError,
@@ -470,6 +471,7 @@ SPEC: VendorSpec[AccessToken] = VendorSpec(
     poll_intervals=DEFAULT_POLL_INTERVAL,
     prompt_fields={APP: "prompt"},
     error_codes=ERROR_CODES,
+    max_running_jobs=2,  # "并发数:付费使用后默认并发数为 2"
     output_validity="Baidu documents its image URLs as valid for 1 hour after the job finishes.",
     form=ConnectionForm(
         hook_name="Baidu ERNIE-ViLG",

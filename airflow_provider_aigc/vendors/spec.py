@@ -62,6 +62,9 @@ class VendorSpec(Generic[C]):
         documents give none (the connection's ``output_ttl_seconds`` then stands in).
     :param prompt_fields: per app, the request field that holds the prompt (for manifests).
     :param hook_class: the hook's import path, so naming it imports nothing.
+    :param max_running_jobs: how many jobs the vendor runs at a time per account by default (its
+        concurrency refusals map onto ``AigcConcurrencyLimitError``); None when undocumented. A
+        connection's ``max_running_jobs`` extra overrides it (docs/operators.md, "Batches").
     """
 
     name: str
@@ -80,6 +83,7 @@ class VendorSpec(Generic[C]):
     build_status: Callable[[str, str, C, float], HttpRequest]
     parse_submit: Callable[[HttpResponse], str]
     parse_status: StatusParser
+    max_running_jobs: int | None = None
 
     @property
     def conn_type(self) -> str:

@@ -34,15 +34,14 @@ import requests
 from airflow_provider_aigc.exceptions import (
     EXCEPTION_CLASSES,
     AigcAuthError,
+    AigcConcurrencyLimitError,
     AigcContentRejectedError,
     AigcError,
     AigcInvalidRequestError,
-    AigcRateLimitError,
     AigcUnknownJobError,
 )
 from airflow_provider_aigc.hooks.baidu import BaiduHook
 from airflow_provider_aigc.hooks.jumdata import JumdataHook
-from airflow_provider_aigc.hooks.retry import RetryPolicy
 from airflow_provider_aigc.hooks.session import close_sessions
 from airflow_provider_aigc.hooks.tokens import TOKENS
 from airflow_provider_aigc.hooks.transport import new_session, send
@@ -492,7 +491,7 @@ async def fill_baidu_slots(hook: AigcHook[Any], mode: str, simulator: SimulatorS
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_baidu_job_beyond_the_concurrency_limit_is_rate_limited_after_the_retries(
+async def test_baidu_job_beyond_the_concurrency_limit_is_refused_at_once_as_nothing_bought(
     mode: str, simulator: SimulatorServer, make_hook: HookFactory
 ) -> None:
     sleeps = Sleeps()
@@ -500,14 +499,16 @@ async def test_baidu_job_beyond_the_concurrency_limit_is_rate_limited_after_the_
     await fill_baidu_slots(hook, mode, simulator)
     with pytest.raises(AigcError) as raised:
         await submit(hook, "txt2imgv2", ERNIE, mode)
-    assert (type(raised.value), raised.value.code) == (AigcRateLimitError, "15")
-    assert len(sleeps.delays) == DEFAULT_MAX_RETRIES
-    # Full jitter above the rate-limit floor: never back inside the second that refused it.
-    floor = RetryPolicy().rate_limit_floor
-    assert all(floor <= delay <= floor + 2.0**retry for retry, delay in enumerate(sleeps.delays))
+    # Not backed off in the call: the task waits for capacity deferred (operators.capacity).
+    assert (type(raised.value), raised.value.code, raised.value.refused) == (
+        AigcConcurrencyLimitError,
+        "15",
+        True,
+    )
+    assert sleeps.delays == []
     stats = h.vendor_stats(simulator, "baidu")
     assert stats["submissions"]["count"] == BAIDU_CONCURRENCY
-    assert stats["rejections"] == {"15": DEFAULT_MAX_RETRIES + 1}
+    assert stats["rejections"] == {"15": 1}
     assert (stats["active_jobs"], stats["tokens_issued"]) == (BAIDU_CONCURRENCY, 1)
 
 
@@ -518,10 +519,11 @@ async def test_baidu_job_beyond_the_concurrency_limit_is_accepted_once_a_slot_fr
     sleeps = Sleeps()
     hook = make_hook(BaiduHook, h.BAIDU_GOOD, sleeps)
     submitted = await fill_baidu_slots(hook, mode, simulator)
-    # During the first backoff pause the earlier jobs finish: the retry finds a free slot.
-    sleeps.then = lambda: clock.advance_to(max(submitted) + LATENCY + 1)
+    with pytest.raises(AigcConcurrencyLimitError):
+        await submit(hook, "txt2imgv2", ERNIE, mode)
+    clock.advance_to(max(submitted) + LATENCY + 1)
     ref = await submit(hook, "txt2imgv2", ERNIE, mode)
-    assert len(sleeps.delays) == 1
+    assert sleeps.delays == []
     stats = h.vendor_stats(simulator, "baidu")
     assert stats["submissions"]["count"] == BAIDU_CONCURRENCY + 1
     assert ref.job_id == stats["submissions"]["jobs"][-1]["job_id"]

@@ -44,7 +44,7 @@ class VendorCase:
 
 ZHIPU = VendorCase("zhipu", "cogview", "query", rate_limit_codes=(10003,), quota_codes=(10004,))
 ZHIPU_NEWS = VendorCase("zhipu", "news_generate", "content", {"max_length": 60}, (10003,), (10004,))
-BAIDU = VendorCase("baidu", "txt2imgv2", "prompt", {"image_num": 2}, (4, 13, 15, 18), (17,))
+BAIDU = VendorCase("baidu", "txt2imgv2", "prompt", {"image_num": 2}, (13, 18), (17, 4))
 JUMDATA = VendorCase(
     "jumdata", "ai_draw", "text", {"style": "古风", "resolution": "1024*1024", "num": 2}, (606, 609), ()
 )

@@ -12,6 +12,7 @@ SCENARIOS: dict[str, str] = {
     "vendor.malformed-json": "a cut JSON body is classified; a submit that may have landed is never resent",
     "vendor.rate-limit": "rate-limit codes are retried inside the call and then succeed (one job)",
     "vendor.quota": "period-quota codes raise AigcQuotaExceededError at once (not retried)",
+    "vendor.concurrency": "a concurrency refusal (Baidu 15) is raised at once as refused, nothing bought",
     "vendor.token-expiry": "Baidu token expiry (111) refreshes the token once and completes the call",
     "vendor.moderation-prompt": "a moderated prompt ends as AigcContentRejectedError (no retry)",
     "vendor.job-failure": "a job the vendor fails ends as a FAILED status / error event, classified",

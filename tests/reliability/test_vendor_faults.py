@@ -14,6 +14,7 @@ import pytest
 
 from airflow_provider_aigc.exceptions import (
     AigcAuthError,
+    AigcConcurrencyLimitError,
     AigcContentRejectedError,
     AigcError,
     AigcInvalidRequestError,
@@ -228,24 +229,20 @@ async def test_rate_limited_status_is_retried_async(sim: SimulatorServer, case: 
     assert injected(sim, case.vendor, "status.rate_limit") == 2
 
 
-@pytest.mark.scenario("vendor.rate-limit")
-def test_concurrency_limit_is_a_retried_rate_limit(sim: SimulatorServer) -> None:
-    """Baidu's documented concurrency limit (2 unfinished jobs, code 15): the third submit waits."""
-    sim.config({"latency": {"txt2imgv2": 2.0}})
+@pytest.mark.scenario("vendor.concurrency")
+def test_concurrency_refusal_is_not_retried_in_the_call(sim: SimulatorServer) -> None:
+    """Baidu's documented concurrency limit (2 unfinished jobs, code 15): the third submit is
+    refused at once, proven not bought; the task waits for capacity deferred, not in the hook."""
+    sim.config({"latency": {"txt2imgv2": 60.0}})
     sleeps = SleepRecorder()
     hook = make_hook("baidu", sleeps)
-    # sleeping is recorded, not done: give the jobs time to finish between the retries
-    sleeps_done: list[float] = []
-
-    def wait_a_bit(seconds: float) -> None:
-        sleeps_done.append(seconds)
-        wait_until(lambda: stats(sim, "baidu")["active_jobs"] < 2, attempts=40)
-
-    hook._sleep = wait_a_bit
-    jobs = [hook.submit(BAIDU.app, BAIDU.params(prompt())) for _ in range(3)]
-    assert len({job.job_id for job in jobs}) == 3
-    assert len(submissions(sim, "baidu")) == 3
-    assert stats(sim, "baidu")["rejections"].get("15", 0) == len(sleeps_done) >= 1
+    jobs = [hook.submit(BAIDU.app, BAIDU.params(prompt())) for _ in range(2)]
+    with pytest.raises(AigcConcurrencyLimitError, match="15") as caught:
+        hook.submit(BAIDU.app, BAIDU.params(prompt()))
+    assert_clean(caught.value)
+    assert (caught.value.refused, sleeps.delays) == (True, [])
+    assert len({job.job_id for job in jobs}) == len(submissions(sim, "baidu")) == 2
+    assert stats(sim, "baidu")["rejections"] == {"15": 1}
 
 
 @pytest.mark.scenario("vendor.quota")

@@ -28,6 +28,8 @@ def test_retry_flags_follow_the_design() -> None:
         "AigcUnknownJobError",
         "AigcSubmitUnconfirmedError",
         "AigcJobConflictError",
+        "AigcQuotaExceededError",
+        "AigcCapacityTimeoutError",
     }
     assert not retryable & fail_fast
 

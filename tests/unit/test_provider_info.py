@@ -21,6 +21,7 @@ SCHEMAS = Path(airflow.__file__).parent
 COMMON_EXTRAS = {
     "timeout",
     "max_retries",
+    "max_running_jobs",
     "output_ttl_seconds",
     "allowed_output_hosts",
     "allow_private_output_hosts",

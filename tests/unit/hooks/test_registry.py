@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow.sdk import BaseHook
@@ -13,6 +13,8 @@ from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from airflow_provider_aigc.hooks.base import AigcHook
 
 
 @pytest.mark.parametrize(
@@ -35,3 +37,25 @@ def test_airflow_builds_the_hook_from_a_connection(connection: Callable[..., str
     hook = BaseHook.get_hook(conn_id)
     assert isinstance(hook, BaiduHook)
     assert hook.conn_id == "my_baidu"
+
+
+@pytest.mark.parametrize(
+    ("hook_class", "conn_type", "extra", "expected"),
+    [
+        (BaiduHook, "aigc_baidu", {}, 2),  # Baidu's documented default concurrency
+        (BaiduHook, "aigc_baidu", {"max_running_jobs": 5}, 5),
+        (BaiduHook, "aigc_baidu", {"max_running_jobs": 0}, None),  # no limit known
+        (JumdataHook, "aigc_jumdata", {}, None),  # undocumented
+    ],
+)
+def test_max_running_jobs_is_the_extra_else_the_vendor_default(
+    connection: Callable[..., str],
+    hook_class: type[AigcHook[Any]],
+    conn_type: str,
+    extra: dict[str, Any],
+    expected: int | None,
+) -> None:
+    conn_id = connection(
+        "c_limit", conn_type, host="http://127.0.0.1:9", login="a", password="b", extra=extra
+    )
+    assert hook_class(conn_id=conn_id).max_running_jobs() == expected

@@ -127,3 +127,15 @@ def test_secrets_lists_credentials_and_secret_extras_only() -> None:
 def test_a_non_string_secret_extra_is_rejected() -> None:
     with pytest.raises(AigcInvalidRequestError, match="extra 'app_key' must be a string"):
         _settings(app_key=123).secrets()
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), (0, 0), ("3", 3), (999, 999)])
+def test_max_running_jobs_is_unset_zero_or_a_count(value: object, expected: int | None) -> None:
+    extra = {} if value is None else {"max_running_jobs": value}
+    assert _settings(**extra).max_running_jobs == expected
+
+
+@pytest.mark.parametrize("value", [-1, 1000, "two", True, 1.5])
+def test_a_bad_max_running_jobs_names_the_extra(value: object) -> None:
+    with pytest.raises(AigcInvalidRequestError, match="'max_running_jobs' must be a whole number"):
+        _settings(max_running_jobs=value)

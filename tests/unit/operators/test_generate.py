@@ -21,6 +21,7 @@ from airflow.serialization.serialized_objects import DagSerialization
 
 from airflow_provider_aigc.archive.copier import ArchiveResult
 from airflow_provider_aigc.exceptions import (
+    AigcConcurrencyLimitError,
     AigcJobFailedError,
     AigcServerError,
     AigcSubmitUnconfirmedError,
@@ -35,6 +36,7 @@ from airflow_provider_aigc.operators.generate import (
 )
 from airflow_provider_aigc.operators.job_state import JOB_STATE_KEY
 from airflow_provider_aigc.operators.links import MANIFEST_URI_XCOM_KEY
+from airflow_provider_aigc.triggers.capacity import AigcCapacityTrigger
 from airflow_provider_aigc.triggers.events import JobEvent
 from airflow_provider_aigc.triggers.job import AigcJobTrigger
 from tests.unit.operators.fakes import FakeTaskStateStore
@@ -69,12 +71,19 @@ class FakeVendor:
     store_at_purchase: list[Any] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     vendor: str = "zhipu"
+    concurrency_refusals: int = 0
     protocol: FakeProtocol = field(default_factory=FakeProtocol)
 
     def validate(self, app: str, params: dict[str, Any]) -> dict[str, Any]:
         return {name: value for name, value in params.items() if value is not None}
 
+    def max_running_jobs(self) -> int | None:
+        return None
+
     def submit_request(self, app: str, request: dict[str, Any]) -> JobRef:
+        if self.concurrency_refusals:
+            self.concurrency_refusals -= 1
+            raise AigcConcurrencyLimitError("the account runs its jobs", vendor="zhipu", refused=True)
         job_id = f"job{next(self.ids)}"
         self.purchases.append(job_id)
         self.store_at_purchase.append(None if self.store is None else self.store.get(GENERATE_STATE_KEY))
@@ -215,6 +224,26 @@ def test_the_first_try_buys_one_job_checks_it_once_and_defers_with_an_absolute_d
     assert task.record()["purchases"] == [
         {"job_id": "job1", "state": None, "billed_units": None, "billed_unit": None}
     ]
+
+
+def test_a_concurrency_refusal_waits_for_capacity_then_buys_and_waits_for_the_job(
+    task: Task, archives: Archives
+) -> None:
+    task.vendor.concurrency_refusals = 1
+    waiting = task.start()
+    assert isinstance(waiting.trigger, AigcCapacityTrigger)
+    assert (task.vendor.purchases, task.tries) == ([], 1)
+
+    context = task.context()
+    task.tries -= 1  # a resume is not a new try
+    capacity = {"status": "capacity", "waited": 5.0, "running": 0, "ahead": 0}
+    with pytest.raises(TaskDeferred) as watching:
+        task.operator().execute_after_capacity(context, event=capacity, **(waiting.kwargs or {}))
+
+    assert isinstance(watching.value.trigger, AigcJobTrigger)
+    assert task.vendor.purchases == ["job1"]
+    assert task.resume(watching.value, JobEvent.success(status("job1", JobState.SUCCEEDED)))
+    assert [job.job_id for job in archives.jobs] == ["job1"]
 
 
 def test_resuming_with_success_archives_the_finished_job_and_returns_the_objects(

@@ -163,6 +163,21 @@ def test_the_documented_default_concurrency_of_2_answers_15_beyond_it(sim: Sim) 
     assert sim.stats("baidu")["rejections"] == {"15": 1}
 
 
+def test_a_configured_submit_rate_answers_18_beyond_it_within_one_second(sim: Sim) -> None:
+    sim.configure({"submit_rate": {"baidu": 2}, "concurrency": {"baidu": 0}})
+    token = sim.baidu_token()
+    assert "data" in sim.baidu_submit(token)
+    assert "data" in sim.baidu_submit(token)
+
+    third = sim.baidu_submit(token)
+
+    assert (third["error_code"], third["error_msg"]) == (18, "Open api qps request limit reached")
+    sim.clock.advance(1)  # the next second
+    assert "data" in sim.baidu_submit(token)
+    assert sim.stats("baidu")["rejections"] == {"18": 1}
+    assert sim.stats("baidu")["submissions"]["count"] == 3
+
+
 def test_concurrency_limit_is_configurable_and_zero_means_unlimited(sim: Sim) -> None:
     sim.configure({"concurrency": {"baidu": 0}})
     token = sim.baidu_token()

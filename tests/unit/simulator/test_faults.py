@@ -77,9 +77,17 @@ def test_rate_limit_and_quota_faults_answer_the_vendor_default_code(
     assert sim.stats(vendor)["submissions"]["count"] == 1
 
 
-@pytest.mark.parametrize(("vendor", "code"), [("baidu", 13), ("baidu", 4), ("baidu", 15), ("jumdata", 606)])
-def test_rate_limit_codes_are_selectable(sim: Sim, vendor: str, code: int) -> None:
-    sim.configure({"faults": {vendor: {"submit": {"rate_limit": {"next": 1, "code": code}}}}})
+@pytest.mark.parametrize(
+    ("vendor", "code", "fault"),
+    [
+        ("baidu", 13, "rate_limit"),
+        ("baidu", 18, "rate_limit"),
+        ("baidu", 4, "quota"),
+        ("jumdata", 606, "rate_limit"),
+    ],
+)
+def test_rate_limit_and_quota_codes_are_selectable(sim: Sim, vendor: str, code: int, fault: str) -> None:
+    sim.configure({"faults": {vendor: {"submit": {fault: {"next": 1, "code": code}}}}})
 
     assert vendor_code(vendor, submit_raw(sim, vendor).json()) == code
 

@@ -17,6 +17,7 @@ from airflow_provider_aigc.exceptions import (
 from airflow_provider_aigc.hooks.baidu import BaiduHook
 from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 from airflow_provider_aigc.models import JobState
+from airflow_provider_aigc.triggers.capacity_room import room_for
 from airflow_provider_aigc.triggers.events import JobEvent
 from airflow_provider_aigc.triggers.job import AigcJobTrigger
 from airflow_provider_aigc.triggers.polling import MAX_BACKOFF_SECONDS, PollSchedule
@@ -156,6 +157,24 @@ async def test_success_after_progress_fires_one_success_event(clock: FakeClock, 
     assert events == [fired(JobEvent.success(SUCCEEDED).to_payload())]
     assert events[0].payload["job"]["outputs"][0]["url"] == "http://127.0.0.1:8765/a/0.png"
     assert polls.calls == [(JOB_ID, "cogview", CONN_ID)] * 3
+
+
+async def test_the_watched_job_counts_as_running_on_its_connection_until_it_ends(
+    clock: FakeClock, polls: Script
+) -> None:
+    """Tasks waiting for capacity on the connection see the job while it runs, and its end."""
+    room = room_for(CONN_ID)
+    seen: list[set[str]] = []
+
+    async def record(seconds: float) -> None:
+        seen.append(set(room.running))
+        await clock.sleep(seconds)
+
+    polls.items = [RUNNING, SUCCEEDED]
+    trigger = AigcJobTrigger(**make_trigger(clock).serialize()[1], clock=clock, sleep=record)
+    await collect(trigger)
+    assert seen == [{JOB_ID}]
+    assert room.running == set()
 
 
 async def test_a_job_already_done_fires_at_once_without_sleeping(clock: FakeClock, polls: Script) -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_aigc.exceptions import (
     AigcAuthError,
+    AigcConcurrencyLimitError,
     AigcContentRejectedError,
     AigcError,
     AigcInvalidRequestError,
@@ -274,9 +275,9 @@ def test_parse_submit_without_task_id_is_server_error(body: object) -> None:
 ERROR_CODES = [
     (110, AigcAuthError),
     (111, AigcAuthError),
-    (4, AigcRateLimitError),
+    (4, AigcQuotaExceededError),
     (13, AigcRateLimitError),
-    (15, AigcRateLimitError),
+    (15, AigcConcurrencyLimitError),
     (18, AigcRateLimitError),
     (17, AigcQuotaExceededError),
     (282003, AigcInvalidRequestError),

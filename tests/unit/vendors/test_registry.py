@@ -7,6 +7,7 @@ import pytest
 from airflow_provider_aigc.exceptions import (
     EXCEPTION_CLASSES,
     AigcAuthError,
+    AigcConcurrencyLimitError,
     AigcContentRejectedError,
     AigcError,
     AigcInvalidRequestError,
@@ -28,7 +29,8 @@ from airflow_provider_aigc.vendors.registry import VENDORS, spec_for
         ("zhipu", 10003, AigcRateLimitError),
         ("zhipu", 10004, AigcQuotaExceededError),
         ("baidu", 111, AigcAuthError),
-        ("baidu", 15, AigcRateLimitError),
+        ("baidu", 15, AigcConcurrencyLimitError),
+        ("baidu", 4, AigcQuotaExceededError),
         ("baidu", 17, AigcQuotaExceededError),
         ("baidu", 282004, AigcInvalidRequestError),
         ("baidu", 216630, AigcServerError),

@@ -1,0 +1,154 @@
+"""Issue #20's case in real Airflow: six Baidu prompts on an account that runs 2 jobs at a time.
+
+``airflow dags test`` runs the mapped tasks one after another, so in the chain the six submits
+come first: two are bought and four are refused with Baidu's 15 (并发超限). Each refused task must
+wait for capacity deferred (``AigcCapacityTrigger``, in-process here), submit again when a slot
+frees, and go on: every prompt bought once and archived, no task failed, no retry spent, with
+``retries`` 0 as with 2. The one-task run starts while another user of the account holds both
+slots, so its first task waits the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from demo_archive import read_archive
+
+from airflow_provider_aigc.simulator.credentials import DEMO_CREDENTIALS
+from tests.integration.live_airflow import LiveAirflow, finish, live_airflow
+
+if TYPE_CHECKING:
+    from tests.conftest import S3Server, SimulatorServer
+    from tests.integration.conftest import AirflowHarness, DagTestRun
+
+pytestmark = pytest.mark.integration
+
+DAGS = Path(__file__).parent / "dags_batches"
+PROMPTS = [f"第{n}幅:荷塘月色" for n in range(1, 7)]
+JOB_SECONDS = 3.0
+FOREIGN_JOB_SECONDS = 30.0
+LONG_JOB_SECONDS = 8.0  # longer than the tasks take to start together under a LocalExecutor
+LIVE_RUN_SECONDS = 300.0
+CAPACITY_WAIT = "refused the submit for concurrency"
+
+
+def job_seconds(sim: SimulatorServer, seconds: float) -> None:
+    """Baidu jobs take ``seconds`` of wall time; the account runs 2 at a time (the documented default)."""
+    speed = float(sim.config({})["speed"])
+    sim.config({"latency": {"txt2imgv2": seconds * speed}, "concurrency": {"baidu": 2}})
+
+
+def occupy_both_slots(sim: SimulatorServer, seconds: float) -> None:
+    """Another user of the account submits two jobs of ``seconds``, straight to the vendor (long
+    enough to outlast Airflow's start-up, so the run's first task meets them)."""
+    job_seconds(sim, seconds)
+    creds = DEMO_CREDENTIALS["baidu"]
+    token_url = (
+        f"{sim.url}/oauth/2.0/token?grant_type=client_credentials"
+        f"&client_id={creds['api_key']}&client_secret={creds['secret_key']}"
+    )
+    with urllib.request.urlopen(urllib.request.Request(token_url, method="POST"), timeout=10) as answer:
+        token = json.loads(answer.read())["access_token"]
+    for prompt in ("another user's first job", "another user's second job"):
+        request = urllib.request.Request(
+            f"{sim.url}/rpc/2.0/ernievilg/v1/txt2imgv2?access_token={token}",
+            data=json.dumps({"prompt": prompt, "width": 1024, "height": 1024}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert "task_id" in json.loads(answer.read())["data"]
+
+
+def assert_each_prompt_bought_once_and_archived(
+    run: DagTestRun, sim: SimulatorServer, s3: S3Server, bucket: str, tasks: list[str]
+) -> None:
+    assert run.returncode == 0, run.output_tail()
+    states = run.task_states()
+    assert set(states) == {(task, index) for task in tasks for index in range(len(PROMPTS))}
+    assert set(states.values()) == {"success"}, states
+    # The waits spent no retry: every task instance ran in its first try.
+    assert set(run.try_numbers().values()) == {1}
+    stats = sim.stats()["vendors"]["baidu"]
+    bought = [job["prompt"] for job in stats["submissions"]["jobs"] if job["prompt"] in PROMPTS]
+    assert sorted(bought) == sorted(PROMPTS)  # each prompt bought exactly once
+    assert stats["rejections"].get("15", 0) >= 1  # the batch did meet the account's limit
+    archived = read_archive(s3.client, bucket)  # every object checked against its manifest
+    assert sorted(job.manifest["prompt"] for job in archived) == sorted(PROMPTS)
+    assert run.stdout.count(CAPACITY_WAIT) == stats["rejections"]["15"]
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_a_chain_batch_beyond_the_concurrency_waits_for_capacity(
+    airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server, retries: int
+) -> None:
+    job_seconds(sim, JOB_SECONDS)
+    bucket = s3.make_bucket(f"batch-chain-{retries}")
+
+    run = airflow.run_dag(
+        "it_batch_chain",
+        dags_folder=DAGS,
+        env={"AIGC_ARCHIVE_BUCKET": bucket, "AIGC_BATCH_RETRIES": str(retries)},
+    )
+
+    assert_each_prompt_bought_once_and_archived(run, sim, s3, bucket, ["submit", "wait", "archive"])
+    # dags test runs the six submits first: four were refused, and each waited in the trigger.
+    assert "waiting for capacity on aigc_baidu_default" in run.stdout
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_a_one_task_batch_waits_while_another_user_holds_the_slots(
+    airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server, retries: int
+) -> None:
+    bucket = s3.make_bucket(f"batch-one-task-{retries}")
+    occupy_both_slots(sim, FOREIGN_JOB_SECONDS)
+    job_seconds(sim, JOB_SECONDS)
+
+    run = airflow.run_dag(
+        "it_batch_one_task",
+        dags_folder=DAGS,
+        env={"AIGC_ARCHIVE_BUCKET": bucket, "AIGC_BATCH_RETRIES": str(retries)},
+    )
+
+    assert_each_prompt_bought_once_and_archived(run, sim, s3, bucket, ["generate"])
+
+
+def test_a_one_task_batch_run_by_a_local_executor_waits_in_the_triggerers_room(
+    airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Six tasks start together (LocalExecutor, a real triggerer): two buy, the rest are refused
+    once and queue in the triggerer's room, which lets the head try only when a watched job ends."""
+    job_seconds(sim, LONG_JOB_SECONDS)
+    bucket = s3.make_bucket("batch-one-task-executor")
+    env = {**airflow.connections, "AIGC_ARCHIVE_BUCKET": bucket, "AIGC_BATCH_RETRIES": "0"}
+    home = tmp_path_factory.mktemp("live-batch")
+    with live_airflow(airflow.template_db, home, DAGS, env, executor=True) as live:
+        log = home / "dags-test.log"
+        output = finish(live.dags_test("it_batch_one_task", {}, log), log, timeout=LIVE_RUN_SECONDS)
+        states = {(row["task_id"], row["map_index"]): row["state"] for row in _task_instances(live)}
+
+    assert set(states.values()) == {"success"}, output[-4000:]
+    stats = sim.stats()["vendors"]["baidu"]
+    assert sorted(job["prompt"] for job in stats["submissions"]["jobs"]) == sorted(PROMPTS)
+    refused = stats["rejections"].get("15", 0)
+    # The first burst meets the limit (at most 4 of the 6 refused); after it, the room's head
+    # tries only when a job it watches ends: at most one more refusal (a slow resume).
+    assert 1 <= refused <= len(PROMPTS) - 2 + 1, stats["rejections"]
+    archived = read_archive(s3.client, bucket)
+    assert sorted(job.manifest["prompt"] for job in archived) == sorted(PROMPTS)
+
+
+def _task_instances(live: LiveAirflow) -> list[dict[str, Any]]:
+    runs = live.api("GET", "/dags/it_batch_one_task/dagRuns")["dag_runs"]
+    (run,) = runs
+    path = f"/dags/it_batch_one_task/dagRuns/{run['dag_run_id']}/taskInstances"
+    instances: list[dict[str, Any]] = live.api("GET", path)["task_instances"]
+    return instances

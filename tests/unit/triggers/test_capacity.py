@@ -1,0 +1,245 @@
+"""AigcCapacityTrigger and its room: who may submit next on a connection, and when."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowException
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_aigc.triggers import capacity_room
+from airflow_provider_aigc.triggers.capacity import AigcCapacityTrigger, CapacityEvent
+from airflow_provider_aigc.triggers.capacity_room import (
+    MAX_PROBE_INTERVAL,
+    MIN_GRACE_SECONDS,
+    ORDER_WINDOW_SECONDS,
+    CapacityRoom,
+    backoff,
+    room_for,
+)
+from tests.unit.triggers.factories import FakeClock, captured_logs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+CONN = "aigc_baidu_default"
+BASE = 5.0  # Baidu's txt2imgv2 poll interval: the backoff's base
+
+
+def make_trigger(clock: FakeClock, **overrides: Any) -> AigcCapacityTrigger:
+    kwargs: dict[str, Any] = {
+        "conn_id": CONN,
+        "vendor": "baidu",
+        "app": "txt2imgv2",
+        "end_time": clock.now + 3600,
+        "waiting_since": clock.now,
+        "refused_at": clock.now,
+        "refusals": 1,
+        "map_index": 0,
+        "max_running_jobs": 2,
+        **overrides,
+    }
+    return AigcCapacityTrigger(**kwargs, clock=clock, sleep=clock.sleep)
+
+
+@pytest.fixture(autouse=True)
+def empty_rooms() -> Iterator[None]:
+    """Each test starts with no room (rooms are kept per event loop and connection)."""
+    capacity_room._rooms.clear()
+    yield
+    capacity_room._rooms.clear()
+
+
+async def first_event(trigger: AigcCapacityTrigger) -> dict[str, Any]:
+    events = [event async for event in trigger.run()]
+    assert len(events) == 1
+    payload: dict[str, Any] = events[0].payload
+    return payload
+
+
+async def time_stands_still(seconds: float) -> None:
+    """A sleep that never ends: only a change in the room can wake the waiter."""
+    await asyncio.Future()
+
+
+# --- the room, as data ------------------------------------------------------------------------
+
+
+def test_a_burst_queues_by_map_index_and_a_later_refusal_comes_after_it() -> None:
+    room = CapacityRoom()
+    late = room.join(since=ORDER_WINDOW_SECONDS * 3, map_index=0, not_before=0.0)
+    second = room.join(since=1.0, map_index=2, not_before=0.0)
+    first = room.join(since=2.0, map_index=1, not_before=0.0)  # refused later, in the same burst
+    assert [room.ahead(t) for t in (first, second, late)] == [0, 1, 2]
+    assert [room.may_try(t, 1000.0, limit=2) for t in (first, second, late)] == [True, False, False]
+
+
+def test_the_head_never_tries_while_watched_jobs_fill_the_account() -> None:
+    room = CapacityRoom()
+    head = room.join(since=0.0, map_index=0, not_before=0.0)
+    room.job_started("a")
+    room.job_started("b")
+    assert not room.may_try(head, 10_000.0, limit=2)
+    assert room.next_check(head, limit=2) is None  # only a job's end can help
+    assert room.may_try(head, 10_000.0, limit=3)
+    assert room.may_try(head, 10_000.0, limit=None)
+
+
+def test_a_job_ending_lets_the_head_try_before_its_backoff() -> None:
+    room = CapacityRoom()
+    head = room.join(since=0.0, map_index=0, not_before=500.0)
+    room.job_started("a")
+    room.job_started("b")
+    assert not room.may_try(head, 10.0, limit=2)
+    room.job_ended("a")
+    assert room.may_try(head, 10.0, limit=2)
+
+
+def test_an_admitted_task_gets_its_grace_before_the_next_head_tries() -> None:
+    room = CapacityRoom()
+    first = room.join(since=0.0, map_index=0, not_before=0.0)
+    second = room.join(since=0.0, map_index=1, not_before=0.0)
+    room.admit(first, now=100.0, grace=10.0)
+    assert room.waiters == [second]
+    assert not room.may_try(second, 109.0, limit=2)
+    assert room.next_check(second, limit=2) == 110.0
+    assert room.may_try(second, 110.0, limit=2)
+
+
+def test_backoff_doubles_from_the_poll_interval_up_to_its_ceiling() -> None:
+    assert [backoff(BASE, n) for n in (1, 2, 3, 4)] == [5.0, 10.0, 20.0, 40.0]
+    assert backoff(BASE, 50) == MAX_PROBE_INTERVAL
+    assert backoff(120.0, 3) == 120.0  # a poll interval above the ceiling is the ceiling
+
+
+# --- the trigger ------------------------------------------------------------------------------
+
+
+def test_serializes_to_json_primitives_and_back() -> None:
+    clock = FakeClock()
+    classpath, kwargs = make_trigger(clock, map_index=4).serialize()
+    assert classpath == "airflow_provider_aigc.triggers.capacity.AigcCapacityTrigger"
+    assert kwargs == {
+        "conn_id": CONN,
+        "vendor": "baidu",
+        "app": "txt2imgv2",
+        "end_time": clock.now + 3600,
+        "waiting_since": clock.now,
+        "refused_at": clock.now,
+        "refusals": 1,
+        "map_index": 4,
+        "max_running_jobs": 2,
+    }
+    assert AigcCapacityTrigger(**kwargs).serialize() == (classpath, kwargs)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"refusals": 0}, {"max_running_jobs": 0}, {"end_time": "soon"}, {"conn_id": " "}],
+)
+def test_rejects_bad_arguments(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"AigcCapacityTrigger needs|max_running_jobs must"):
+        make_trigger(FakeClock(), **bad)
+
+
+async def test_a_lone_waiter_tries_again_after_its_backoff_and_says_what_it_waits_for() -> None:
+    clock = FakeClock()
+    start = clock.now
+    with captured_logs() as logs:
+        payload = await first_event(make_trigger(clock, refusals=2))
+    assert payload == {"status": "capacity", "waited": 2 * BASE, "running": 0, "ahead": 0}
+    assert clock.now == start + 2 * BASE
+    assert any(
+        line.message.startswith("waiting for capacity on aigc_baidu_default: 0 running, 0 ahead")
+        for line in logs
+    )
+
+
+async def test_the_deadline_ends_the_wait_with_how_long_and_how_many_were_running() -> None:
+    clock = FakeClock()
+    room = room_for(CONN)
+    room.job_started("a")
+    room.job_started("b")
+    payload = await first_event(make_trigger(clock, end_time=clock.now + 900, waiting_since=clock.now - 100))
+    assert payload == {"status": "timeout", "waited": 1000.0, "running": 2, "ahead": 0}
+    assert room.waiters == []  # the waiter left the room
+
+
+async def test_a_watched_job_ending_wakes_the_head_at_once() -> None:
+    clock = FakeClock()
+    room = room_for(CONN)
+    room.job_started("a")
+    room.job_started("b")
+    trigger = AigcCapacityTrigger(
+        **make_trigger(clock, refusals=5).serialize()[1], clock=clock, sleep=time_stands_still
+    )
+    waiting = asyncio.ensure_future(first_event(trigger))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    room.job_ended("a")
+    assert await asyncio.wait_for(waiting, 10) == {
+        "status": "capacity",
+        "waited": 0.0,
+        "running": 1,
+        "ahead": 0,
+    }
+
+
+class VirtualTime:
+    """One clock for many sleepers: time jumps to the earliest wake-up once every task is blocked."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, len(self._sleepers), wake))
+        await wake
+
+    async def run(self, *coroutines: Any) -> None:
+        everything = asyncio.gather(*coroutines)
+        while not everything.done():
+            for _ in range(50):  # let every task run until it blocks
+                await asyncio.sleep(0)
+            pending = sorted(item for item in self._sleepers if not item[2].done())
+            if pending:
+                at, _, wake = pending[0]
+                self.now = max(self.now, at)
+                wake.set_result(None)
+        await everything
+
+
+async def test_waiters_are_admitted_in_order_one_grace_apart() -> None:
+    clock = VirtualTime()
+    fired: list[tuple[int, float]] = []
+
+    async def wait(map_index: int) -> None:
+        kwargs = make_trigger(FakeClock(now=clock.now), map_index=map_index).serialize()[1]
+        await first_event(AigcCapacityTrigger(**kwargs, clock=clock, sleep=clock.sleep))
+        fired.append((map_index, clock.now))
+
+    start = clock.now
+    await clock.run(*(wait(index) for index in (3, 1, 2)))
+    assert [index for index, _ in fired] == [1, 2, 3]
+    assert [at - start for _, at in fired] == [BASE, BASE + MIN_GRACE_SECONDS, BASE + 2 * MIN_GRACE_SECONDS]
+
+
+def test_the_event_schema_is_strict() -> None:
+    good = {"status": "timeout", "waited": 12.5, "running": 2, "ahead": 3}
+    assert CapacityEvent.from_payload(good) == CapacityEvent("timeout", 12.5, 2, 3)
+    for bad in (
+        None,
+        {**good, "status": "success"},
+        {**good, "ahead": -1},
+        {**good, "extra": 1},
+        {"status": "capacity"},
+    ):
+        with pytest.raises(AirflowException):
+            CapacityEvent.from_payload(bad)
+    assert TriggerEvent(good).payload == CapacityEvent.from_payload(good).to_payload()  # type: ignore[no-untyped-call]
