@@ -8,6 +8,7 @@ counted by operation (a botocore ``before-send`` hook on the shared client).
 
 from __future__ import annotations
 
+import resource
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -137,11 +138,15 @@ def handle(command: dict[str, Any]) -> dict[str, Any]:
     S3_REQUESTS.clear()
     reset_peak()
     rss_before = current_rss()
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)  # microseconds; os.times() has 10 ms ticks
     start = time.perf_counter()
     copy()
     seconds = time.perf_counter() - start
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "seconds": seconds,
+        "cpu_user": cpu_after.ru_utime - cpu_before.ru_utime,
+        "cpu_sys": cpu_after.ru_stime - cpu_before.ru_stime,
         "peak_rss": peak_rss(),
         "rss_before": rss_before,
         "s3_requests": dict(S3_REQUESTS),

@@ -232,6 +232,24 @@ def s3_server() -> Iterator[S3]:
         stop(process)
 
 
+@contextlib.contextmanager
+def video_origin() -> Iterator[str]:
+    """Start ``benchmarks.video_origin`` on a free loopback port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.video_origin", str(port)],
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://{LOOPBACK}:{port}"
+    try:
+        wait_until_up(url + "/video.mp4?bytes=64", process)
+        yield url
+    finally:
+        stop(process)
+
+
 class Worker:
     """A persistent child process answering one JSON command per line (see :func:`serve`).
 

@@ -6,6 +6,7 @@ boto3's ``upload_fileobj`` reads it part by part, so only about one part is held
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from typing import TYPE_CHECKING
 
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError, AigcServerError
@@ -28,6 +29,8 @@ class CappedBody:
 
     ``read(n)`` returns exactly ``n`` bytes until the end of the body (boto3 sizes multipart
     parts by what ``read`` returns); ``sha256`` and ``size`` describe what was read so far.
+    Chunks are kept as they arrive and handed on whole when a read asks for exactly one: with
+    chunks of the part size, every part reaches boto3 without being copied here.
 
     :param chunks: the body, in the order it arrives.
     :param limit: the most bytes the body may have.
@@ -42,7 +45,8 @@ class CappedBody:
         self._limit = limit
         self._what = what
         self._cancelled = cancelled
-        self._buffer = bytearray()
+        self._pending: deque[bytes] = deque()
+        self._pending_bytes = 0
         self._received = 0
         self._exhausted = False
         self._hash = hashlib.sha256()
@@ -62,23 +66,45 @@ class CappedBody:
     def peek(self, size: int) -> bytes:
         """Up to ``size`` leading bytes of what is left, without consuming them."""
         self._fill(size)
-        return bytes(self._buffer[:size])
+        head = bytearray()
+        for chunk in self._pending:
+            if len(head) >= size:
+                break
+            head += chunk[: size - len(head)]
+        return bytes(head)
+
+    def buffered(self, size: int) -> int:
+        """How many of the next ``size`` bytes there are (reads ahead, consumes nothing)."""
+        self._fill(size)
+        return min(size, self._pending_bytes)
 
     def read(self, size: int | None = -1) -> bytes:
         """The next ``size`` bytes (all the rest when ``size`` is None or negative)."""
         wanted = None if size is None or size < 0 else size
         self._fill(wanted)
-        count = len(self._buffer) if wanted is None else min(wanted, len(self._buffer))
-        with memoryview(self._buffer) as view:
-            data = bytes(view[:count])
-        del self._buffer[:count]
+        data = self._take(self._pending_bytes if wanted is None else min(wanted, self._pending_bytes))
         self._hash.update(data)
-        self.size += count
+        self.size += len(data)
         return data
+
+    def _take(self, count: int) -> bytes:
+        """Remove ``count`` buffered bytes; a whole chunk is returned as is, not copied."""
+        self._pending_bytes -= count
+        if self._pending and len(self._pending[0]) == count:
+            return self._pending.popleft()
+        pieces = []
+        while count:
+            chunk = self._pending.popleft()
+            if len(chunk) > count:
+                self._pending.appendleft(chunk[count:])
+                chunk = chunk[:count]
+            pieces.append(chunk)
+            count -= len(chunk)
+        return b"".join(pieces)
 
     def _fill(self, wanted: int | None) -> None:
         """Pull chunks until ``wanted`` bytes are buffered or the body ends (None: until it ends)."""
-        while not self._exhausted and (wanted is None or len(self._buffer) < wanted):
+        while not self._exhausted and (wanted is None or self._pending_bytes < wanted):
             if self._cancelled is not None and self._cancelled.is_set():
                 raise AigcServerError(f"{self._what}: copy cancelled because another output failed")
             chunk = next(self._chunks, None)
@@ -88,4 +114,6 @@ class CappedBody:
             self._received += len(chunk)
             if self._received > self._limit:
                 raise oversize_error(self._what, self._limit)
-            self._buffer += chunk
+            if chunk:
+                self._pending.append(chunk)
+                self._pending_bytes += len(chunk)

@@ -423,7 +423,7 @@ class ArchiveCopier:
         url = parse_output_url(output.url or "")
         hint = gone_hint(job.vendor, self._output_ttl_seconds)
         with fetcher.open(url, what=what, max_bytes=self._max_object_bytes, gone_hint=hint) as response:
-            chunks = fetcher.iter_body(response, what)
+            chunks = fetcher.iter_body(response, what, chunk_bytes=PART_BYTES)
             body = CappedBody(chunks, limit=self._max_object_bytes, what=what, cancelled=stop)
             head = body.peek(SNIFF_BYTES)
             if not head:
@@ -454,7 +454,7 @@ class ArchiveCopier:
         """
         extra: dict[str, Any] = {"ContentType": media.content_type, "Metadata": object_metadata(job, output)}
         try:
-            if len(body.peek(PART_BYTES + 1)) <= PART_BYTES:
+            if body.buffered(PART_BYTES + 1) <= PART_BYTES:
                 data = body.read()
                 condition = {"IfNoneMatch": "*"} if create_only else {}
                 self._client.put_object(

@@ -122,10 +122,15 @@ class OutputFetcher:
             raise
         return response
 
-    def iter_body(self, response: requests.Response, what: str) -> Iterator[bytes]:
-        """The response body in chunks; a broken or stalled stream becomes ``AigcServerError``."""
+    def iter_body(
+        self, response: requests.Response, what: str, chunk_bytes: int = CHUNK_BYTES
+    ) -> Iterator[bytes]:
+        """The response body in chunks of ``chunk_bytes`` (the last may be shorter).
+
+        A broken or stalled stream becomes ``AigcServerError``.
+        """
         try:
-            yield from response.iter_content(CHUNK_BYTES)
+            yield from response.iter_content(chunk_bytes)
         except requests.RequestException as exc:
             raise AigcServerError(
                 f"{what}: download from {public_url(response.url)} broke off: {scrub(str(exc))}"

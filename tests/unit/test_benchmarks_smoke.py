@@ -32,6 +32,7 @@ WORKERS = (
     "benchmarks.airflow_stack",
     "benchmarks.http_checks",
     "benchmarks.memory",
+    "benchmarks.video_origin",
 )
 
 
@@ -41,6 +42,21 @@ def test_modules_import(module: str) -> None:
     if module in BENCHMARKS.values():
         assert callable(imported.run)
         assert imported.NAME in BENCHMARKS
+
+
+def test_the_video_origin_serves_an_mp4_of_the_asked_size() -> None:
+    import urllib.request
+
+    from benchmarks.common import video_origin
+
+    size = 3 * 1024 * 1024 + 5
+    with video_origin() as url, urllib.request.urlopen(f"{url}/video.mp4?bytes={size}", timeout=30) as answer:
+        body = answer.read()
+        assert answer.headers["Content-Type"] == "video/mp4"
+    assert len(body) == size
+    assert body[4:8] == b"ftyp"
+    assert body[28:32] == b"mdat"
+    assert int.from_bytes(body[24:28], "big") == size - 24
 
 
 def test_median_ignores_missing_values() -> None:

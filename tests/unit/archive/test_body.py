@@ -76,3 +76,24 @@ def test_is_a_readable_stream_that_cannot_seek() -> None:
     assert body.readable()
     assert not body.seekable()
     assert body.read(10) == b""
+
+
+def test_a_read_of_one_whole_chunk_hands_it_on_uncopied() -> None:
+    """With part-sized chunks every multipart part reaches boto3 without a copy of its bytes."""
+    chunks = [b"\x89PNG" + b"a" * 6, b"b" * 10, b"c" * 3]
+    body = body_of(chunks)
+    assert body.peek(4) == b"\x89PNG"
+    assert body.buffered(11) == 11
+    assert body.read(10) is chunks[0]
+    assert body.read(10) is chunks[1]
+    assert body.read(10) == b"c" * 3
+    assert body.sha256 == hashlib.sha256(b"".join(chunks)).hexdigest()
+
+
+def test_buffered_reads_ahead_without_consuming() -> None:
+    body = body_of([b"abc", b"def"])
+    assert body.buffered(4) == 4
+    assert body.buffered(100) == 6
+    assert body.size == 0
+    assert body.read() == b"abcdef"
+    assert body.buffered(1) == 0

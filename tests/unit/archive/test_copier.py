@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from airflow_provider_aigc.archive.copier import PART_BYTES
+from airflow_provider_aigc.archive.fetch import OutputFetcher
 from airflow_provider_aigc.archive.url_policy import UrlPolicy
 from airflow_provider_aigc.exceptions import (
     AigcInvalidRequestError,
@@ -22,7 +24,7 @@ from tests.unit.archive.jobs import image, succeeded
 from tests.unit.archive.origin import GIF_HEAD, JPEG_HEAD, PNG_HEAD, WEBP_HEAD, Origin, Route, pattern_sha256
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from airflow_provider_aigc.archive.copier import ArchiveCopier
 
@@ -272,6 +274,26 @@ def test_single_part_objects_carry_their_sha256_as_the_s3_checksum(
     (stored,) = make_copier().archive(job).objects
     head = s3.client.head_object(Bucket=bucket, Key=stored.key, ChecksumMode="ENABLED")
     assert base64.b64decode(head["ChecksumSHA256"]).hex() == stored.sha256
+
+
+def test_a_large_body_is_read_in_whole_parts(
+    origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The origin is read part by part, so each part goes to boto3 as it came off the socket."""
+    size = 2 * PART_BYTES + 1000
+    url = origin.route("/big.png", Route(head=PNG_HEAD, size=size - len(PNG_HEAD)))
+    read_sizes: list[int] = []
+    iter_body = OutputFetcher.iter_body
+
+    def recording(self: OutputFetcher, *args: Any, **kwargs: Any) -> Iterator[bytes]:
+        for chunk in iter_body(self, *args, **kwargs):
+            read_sizes.append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr(OutputFetcher, "iter_body", recording)
+    (stored,) = make_copier(max_object_bytes=size).archive(succeeded(image(0, url))).objects
+    assert stored.size == size
+    assert read_sizes == [PART_BYTES, PART_BYTES, 1000]
 
 
 def test_declared_size_over_the_cap_stores_nothing(

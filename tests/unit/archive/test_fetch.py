@@ -64,6 +64,17 @@ def test_streams_the_body(origin: Origin, fetch: Any) -> None:
     assert origin.hits["/0.png"] == 1
 
 
+def test_streams_the_body_in_chunks_of_the_asked_size(origin: Origin) -> None:
+    url = origin.route("/0.png", Route(head=PNG_HEAD, size=250_000 - len(PNG_HEAD)))
+    fetcher = OutputFetcher(UrlPolicy(allow_private=True), timeout=10.0, pool_size=1)
+    try:
+        with fetcher.open(url, what="output 0", max_bytes=1 << 20, gone_hint=HINT) as response:
+            sizes = [len(chunk) for chunk in fetcher.iter_body(response, "output 0", chunk_bytes=100_000)]
+    finally:
+        fetcher.close()
+    assert sizes == [100_000, 100_000, 50_000]
+
+
 def test_follows_redirects_checking_each_hop(origin: Origin, fetch: Any) -> None:
     final = origin.route("/final.png", Route(body=PNG_HEAD))
     origin.route("/hop2", Route(status=302, location=final))
