@@ -95,6 +95,12 @@ class AigcQuotaExceededError(AigcError):
     """A period quota (daily or total) is used up: not retried inside the call."""
 
 
+class AigcBalanceError(AigcQuotaExceededError):
+    """The account's balance is used up (in arrears): top it up; no retry can succeed before that."""
+
+    fail_fast = True
+
+
 class AigcInvalidRequestError(AigcError):
     """The request breaks a documented limit; raised before any paid call where it can be."""
 
