@@ -431,7 +431,12 @@ def _images(payload: Payload, root: Mapping[str, Any], now: datetime) -> tuple[O
 def _videos(
     payload: Payload, root: Mapping[str, Any], now: datetime, ttl_seconds: float | None
 ) -> tuple[Output, ...]:
-    expires_at = None if ttl_seconds is None else to_iso_utc(now + timedelta(seconds=ttl_seconds))
+    try:
+        expires_at = None if ttl_seconds is None else to_iso_utc(now + timedelta(seconds=ttl_seconds))
+    except (OverflowError, ValueError):
+        raise AigcInvalidRequestError(
+            f"the connection's output_ttl_seconds {ttl_seconds!r} is out of range", vendor=VENDOR
+        ) from None
     outputs: list[Output] = []
     for n, item in enumerate(payload.opt_list(root, "video_result") or []):
         what = f"video_result[{n}]"

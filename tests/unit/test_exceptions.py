@@ -28,6 +28,7 @@ def test_retry_flags_follow_the_design() -> None:
         "AigcUnknownJobError",
         "AigcSubmitUnconfirmedError",
         "AigcJobConflictError",
+        "AigcBalanceError",
     }
     assert not retryable & fail_fast
 
