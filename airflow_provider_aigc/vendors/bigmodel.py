@@ -107,10 +107,11 @@ _PROCESSING, _SUCCESS, _FAIL = "PROCESSING", "SUCCESS", "FAIL"
 BILLED_UNITS = {GLM_IMAGE: "image", COGVIDEOX: "video"}
 BILLING_BASIS = {
     GLM_IMAGE: "bigmodel: GLM-Image is priced per generated image (price page; the API returns no usage);"
-    " one unit per image_result item",
+    " one unit per image_result item; a FAIL task counts one (the documents do not say it is free)",
     COGVIDEOX: "bigmodel: CogVideoX-3 is priced per generated video, the price set by its options"
     " (quality, fps, duration, size, with_audio, in the request; price page, the API returns no"
-    " usage); one unit per video_result item",
+    " usage); one unit per video_result item; a FAIL task counts one (the documents do not say it"
+    " is free)",
 }
 
 # The business codes of the documents' error-code page, by taxonomy class. Concurrency and call
@@ -388,7 +389,8 @@ def parse_status(
     output_ttl_seconds: float | None = None,
 ) -> JobStatus:
     """``task_status`` PROCESSING -> RUNNING (no progress is reported), SUCCESS -> the outputs,
-    FAIL -> FAILED (the documents give no reason field).
+    FAIL -> FAILED (the documents give no reason field), counted as one billed unit since the
+    documents do not say a failed task is free.
 
     Images: one ``image`` output per ``image_result`` item, valid 30 days. Videos: result ``n``
     becomes a ``video`` output at index ``2n`` and its ``cover`` at ``2n + 1``; their lifetime is
@@ -404,7 +406,8 @@ def parse_status(
             type=AigcJobFailedError.__name__,
             message=f"bigmodel task {job_id} ended FAIL (the platform gives no reason)",
         )
-        return JobStatus(VENDOR, app, job_id, JobState.FAILED, error=error)
+        failed = JobStatus(VENDOR, app, job_id, JobState.FAILED, error=error)
+        return failed.billed(1, BILLED_UNITS[app], BILLING_BASIS[app])
     if state != _SUCCESS:
         raise payload.malformed(f"task_status {state[:40]!r} is not PROCESSING, SUCCESS or FAIL")
     outputs = (

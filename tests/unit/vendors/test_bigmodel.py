@@ -286,6 +286,7 @@ def test_fail_without_a_reason_is_a_failed_job() -> None:
     assert failed.error is not None
     assert failed.error.type == "AigcJobFailedError"
     assert "gives no reason" in failed.error.message
+    assert (failed.billed_units, failed.billed_unit) == (1, "video")  # not assumed free
 
 
 @pytest.mark.parametrize(
