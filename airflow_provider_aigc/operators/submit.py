@@ -479,6 +479,11 @@ class _BigModelSubmitOperator(AigcSubmitOperator):
         self._stable_request_id = task_request_id(context.get("ti"))
         return super().job_once(context)
 
+    def keep_fields(self, arguments: dict[str, Any]) -> None:
+        """The request-field arguments of ``__init__`` (its ``locals()``) as templated attributes."""
+        for name in self.request_fields:
+            setattr(self, name, arguments[name])
+
     def params_for_request(self) -> dict[str, Any]:
         params = {name: getattr(self, name) for name in self.request_fields}
         if params.get("request_id") is None:
@@ -523,13 +528,7 @@ class GlmImageSubmitOperator(_BigModelSubmitOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(conn_id=conn_id, **kwargs)
-        self.prompt = prompt
-        self.size = size
-        self.quality = quality
-        self.model = model
-        self.watermark_enabled = watermark_enabled
-        self.user_id = user_id
-        self.request_id = request_id
+        self.keep_fields(locals())
 
 
 class CogVideoXSubmitOperator(_BigModelSubmitOperator):
@@ -589,14 +588,4 @@ class CogVideoXSubmitOperator(_BigModelSubmitOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(conn_id=conn_id, **kwargs)
-        self.prompt = prompt
-        self.image_url = image_url
-        self.model = model
-        self.quality = quality
-        self.with_audio = with_audio
-        self.size = size
-        self.fps = fps
-        self.duration = duration
-        self.watermark_enabled = watermark_enabled
-        self.user_id = user_id
-        self.request_id = request_id
+        self.keep_fields(locals())
