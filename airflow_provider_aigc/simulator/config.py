@@ -46,7 +46,7 @@ FAULT_CODES: dict[tuple[str, str], tuple[int, ...]] = {
     ("baidu", "rate_limit"): (18, 4, 13, 15),
     ("baidu", "quota"): (17,),
     ("jumdata", "rate_limit"): (609, 606),
-    ("bigmodel", "rate_limit"): (1302, 1303, 1305, 1312),
+    ("bigmodel", "rate_limit"): (1305, 1312, 1302, 1303),  # 1302/1303: concurrency refusals
     ("bigmodel", "quota"): (1113, 1304, 1308),
 }
 CODE_FAULTS = ("rate_limit", "quota", "error")
