@@ -37,22 +37,8 @@ from airflow_provider_aigc.exceptions import (
     AigcUnknownJobError,
 )
 from airflow_provider_aigc.models import JobError, JobState, JobStatus, Output
+from airflow_provider_aigc.vendors import common
 from airflow_provider_aigc.vendors.base import HttpRequest
-from airflow_provider_aigc.vendors.common import (
-    Payload,
-    check_app,
-    envelope_error,
-    http_error,
-    is_success,
-    known_params,
-    read_code,
-    require_utf8,
-    to_iso_utc,
-    try_decode_json,
-    validate_choice,
-    validate_int,
-    validate_text,
-)
 from airflow_provider_aigc.vendors.spec import ConnectionForm, VendorSpec
 
 if TYPE_CHECKING:
@@ -188,10 +174,10 @@ def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
     Fields left None are not sent (the platform's default applies); ``model`` defaults to the
     current documented model of the app.
     """
-    check_app(VENDOR, app, APPS)
-    given = known_params(VENDOR, app, params, _FIELDS[app])
+    common.check_app(VENDOR, app, APPS)
+    given = common.known_params(VENDOR, app, params, _FIELDS[app])
     request: dict[str, Any] = {
-        "model": validate_choice(
+        "model": common.validate_choice(
             "model",
             given.get("model", DEFAULT_MODELS[app]),
             GLM_IMAGE_MODELS if app == GLM_IMAGE else VIDEO_MODELS,
@@ -199,9 +185,12 @@ def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
         )
     }
     if app == GLM_IMAGE:
-        request["prompt"] = validate_text("prompt", given.get("prompt"), source=SOURCE)
+        request["prompt"] = common.validate_text("prompt", given.get("prompt"), source=SOURCE)
         _put(
-            request, given, "quality", lambda v: validate_choice("quality", v, IMAGE_QUALITIES, source=SOURCE)
+            request,
+            given,
+            "quality",
+            lambda v: common.validate_choice("quality", v, IMAGE_QUALITIES, source=SOURCE),
         )
         _put(request, given, "size", _image_size)
     else:
@@ -221,12 +210,17 @@ def _video_fields(request: dict[str, Any], given: Mapping[str, Any]) -> None:
         request,
         given,
         "prompt",
-        lambda v: validate_text("prompt", v, source=SOURCE, max_length=MAX_VIDEO_PROMPT_CHARS),
+        lambda v: common.validate_text("prompt", v, source=SOURCE, max_length=MAX_VIDEO_PROMPT_CHARS),
     )
-    _put(request, given, "quality", lambda v: validate_choice("quality", v, VIDEO_QUALITIES, source=SOURCE))
+    _put(
+        request,
+        given,
+        "quality",
+        lambda v: common.validate_choice("quality", v, VIDEO_QUALITIES, source=SOURCE),
+    )
     _put(request, given, "with_audio", lambda v: _bool("with_audio", v))
     _put(request, given, "image_url", _image_inputs)
-    _put(request, given, "size", lambda v: validate_choice("size", v, VIDEO_SIZES, source=SOURCE))
+    _put(request, given, "size", lambda v: common.validate_choice("size", v, VIDEO_SIZES, source=SOURCE))
     _put(request, given, "fps", lambda v: _int_choice("fps", v, VIDEO_FPS))
     _put(request, given, "duration", lambda v: _int_choice("duration", v, VIDEO_DURATIONS))
     if isinstance(request.get("image_url"), list) and request.get("quality", "speed") != "speed":
@@ -254,7 +248,7 @@ def _bool(name: str, value: object) -> bool:
 
 
 def _int_choice(name: str, value: object, choices: tuple[int, ...]) -> int:
-    number = validate_int(name, value, source=SOURCE)
+    number = common.validate_int(name, value, source=SOURCE)
     if number not in choices:
         raise AigcInvalidRequestError(
             f"{name} must be one of {', '.join(map(str, choices))} ({SOURCE} limit), got {number}",
@@ -264,7 +258,7 @@ def _int_choice(name: str, value: object, choices: tuple[int, ...]) -> int:
 
 
 def _id_text(name: str, value: object, bounds: tuple[int, int]) -> str:
-    text = validate_text(name, value, source=SOURCE, max_length=bounds[1])
+    text = common.validate_text(name, value, source=SOURCE, max_length=bounds[1])
     if len(text) < bounds[0]:
         raise AigcInvalidRequestError(
             f"{name} must be {bounds[0]}-{bounds[1]} characters ({SOURCE} limit), got {len(text)}",
@@ -328,7 +322,7 @@ def _image_input(name: str, value: object) -> str:
             )
         return value
     if re.match(r"https?://[^\s/]+", value) and len(value) <= MAX_URL_CHARS and not re.search(r"\s", value):
-        return require_utf8(name, value, source=SOURCE)
+        return common.require_utf8(name, value, source=SOURCE)
     raise AigcInvalidRequestError(
         f"{name} must be an http(s) URL (at most {MAX_URL_CHARS} characters) or a"
         f" data:image/png|jpeg;base64 URI ({SOURCE} limit), got {value[:60]!r}",
@@ -338,7 +332,7 @@ def _image_input(name: str, value: object) -> str:
 
 def describe_request(app: str, request: Mapping[str, Any]) -> dict[str, Any]:
     """The request as XCom and manifests may show it: a data URI becomes its length."""
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
 
     def short(value: Any) -> Any:
         if isinstance(value, list):
@@ -357,14 +351,14 @@ def build_submit(
     app: str, request: Mapping[str, Any], credentials: BigModelCredentials, now: float
 ) -> HttpRequest:
     """``POST`` the validated request to the app's submit path."""
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     return HttpRequest("POST", SUBMIT_PATHS[app], json=dict(request), **_auth(credentials, now))
 
 
 def build_status(job_id: str, app: str, credentials: BigModelCredentials, now: float) -> HttpRequest:
     """``GET /paas/v4/async-result/{id}``; the id is one path segment, so it may not hold a slash."""
-    check_app(VENDOR, app, APPS)
-    task_id = validate_text("job_id", job_id, source=SOURCE)
+    common.check_app(VENDOR, app, APPS)
+    task_id = common.validate_text("job_id", job_id, source=SOURCE)
     if not re.fullmatch(r"[A-Za-z0-9._~-]+", task_id):
         raise AigcInvalidRequestError(f"job_id {task_id[:80]!r} is not a BigModel task id", vendor=VENDOR)
     return HttpRequest("GET", STATUS_PATH + task_id, **_auth(credentials, now))
@@ -396,7 +390,7 @@ def parse_status(
     becomes a ``video`` output at index ``2n`` and its ``cover`` at ``2n + 1``; their lifetime is
     not documented, so the connection's ``output_ttl_seconds`` dates them (none when unset).
     """
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     payload, root = _answer(response, status_call=True)
     state = payload.get_str(root, "task_status")
     if state == _PROCESSING:
@@ -420,8 +414,8 @@ def parse_status(
     return done.billed(units, BILLED_UNITS[app], BILLING_BASIS[app])
 
 
-def _images(payload: Payload, root: Mapping[str, Any], now: datetime) -> tuple[Output, ...]:
-    expires_at = to_iso_utc(now + IMAGE_URL_VALIDITY)
+def _images(payload: common.Payload, root: Mapping[str, Any], now: datetime) -> tuple[Output, ...]:
+    expires_at = common.to_iso_utc(now + IMAGE_URL_VALIDITY)
     items = payload.opt_list(root, "image_result") or []
     return tuple(
         Output(
@@ -432,10 +426,10 @@ def _images(payload: Payload, root: Mapping[str, Any], now: datetime) -> tuple[O
 
 
 def _videos(
-    payload: Payload, root: Mapping[str, Any], now: datetime, ttl_seconds: float | None
+    payload: common.Payload, root: Mapping[str, Any], now: datetime, ttl_seconds: float | None
 ) -> tuple[Output, ...]:
     try:
-        expires_at = None if ttl_seconds is None else to_iso_utc(now + timedelta(seconds=ttl_seconds))
+        expires_at = None if ttl_seconds is None else common.to_iso_utc(now + timedelta(seconds=ttl_seconds))
     except (OverflowError, ValueError):
         raise AigcInvalidRequestError(
             f"the connection's output_ttl_seconds {ttl_seconds!r} is out of range", vendor=VENDOR
@@ -453,15 +447,15 @@ def _videos(
     return tuple(outputs)
 
 
-def _url(payload: Payload, item: object, key: str, what: str) -> str:
+def _url(payload: common.Payload, item: object, key: str, what: str) -> str:
     return payload.as_non_blank(payload.as_mapping(item, what).get(key), f"{what}.{key}")
 
 
-def _answer(response: HttpResponse, *, status_call: bool) -> tuple[Payload, Mapping[str, Any]]:
+def _answer(response: HttpResponse, *, status_call: bool) -> tuple[common.Payload, Mapping[str, Any]]:
     """The answer's JSON object, or the error it carries."""
-    if not is_success(response):
+    if not common.is_success(response):
         raise _http_failure(response, status_call=status_call)
-    payload = Payload.from_response(VENDOR, response)
+    payload = common.Payload.from_response(VENDOR, response)
     root = payload.root()
     found = _error_envelope(root)
     if found is not None:
@@ -475,7 +469,7 @@ def _error_envelope(body: object) -> tuple[str, str] | None:
         return None
     nested = body.get("error")
     holder = nested if isinstance(nested, Mapping) else body
-    code = read_code(holder, "code")
+    code = common.read_code(holder, "code")
     if code is None or (holder is body and ("id" in body or "task_status" in body)):
         return None
     message = holder.get("message")
@@ -488,13 +482,13 @@ def _http_failure(response: HttpResponse, *, status_call: bool) -> AigcError:
     The documents do not say how an unknown or expired task id is answered; a 404 from the
     async-result path (which exists) is read as "no such task".
     """
-    found = _error_envelope(try_decode_json(response))
+    found = _error_envelope(common.try_decode_json(response))
     if found is not None and found[0] in ERROR_CODES:
         return _envelope_error(*found)
     if status_call and response.status == 404:
         message = found[1] if found else "HTTP 404"
         return AigcUnknownJobError(f"bigmodel does not know this task: {message}", vendor=VENDOR, code=404)
-    return http_error(VENDOR, response)
+    return common.http_error(VENDOR, response)
 
 
 def _envelope_error(code: str, message: str) -> AigcError:
@@ -507,7 +501,7 @@ def _envelope_error(code: str, message: str) -> AigcError:
             vendor=VENDOR,
             code=code,
         )
-    return envelope_error(VENDOR, ERROR_CODES, code, message)
+    return common.envelope_error(VENDOR, ERROR_CODES, code, message)
 
 
 SPEC: VendorSpec[BigModelCredentials] = VendorSpec(
