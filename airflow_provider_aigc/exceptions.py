@@ -108,6 +108,12 @@ class AigcQuotaExceededError(AigcError):
     fail_fast = True
 
 
+class AigcBalanceError(AigcQuotaExceededError):
+    """The account's balance is used up (in arrears): top it up; no retry can succeed before that."""
+
+    fail_fast = True
+
+
 class AigcInvalidRequestError(AigcError):
     """The request breaks a documented limit; raised before any paid call where it can be."""
 

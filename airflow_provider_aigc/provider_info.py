@@ -91,7 +91,7 @@ def provider_info() -> dict[str, Any]:
     """The provider's metadata (validated against Airflow's provider schemas in the tests)."""
     return {
         "package-name": "airflow-provider-aigc",
-        "name": "AIGC (Zhipu, Baidu ERNIE-ViLG, Jumdata)",
+        "name": f"AIGC ({', '.join(spec.integration for spec in VENDORS.values())})",
         "description": "Submit, wait for (deferrable) and archive to S3 asynchronous AIGC jobs.",
         "versions": [__version__],
         "integrations": [

@@ -86,6 +86,10 @@ class ConnectionSettings:
             raise _invalid(self.conn_id, name, "must be a string", value)
         return value
 
+    def extra_flag(self, name: str) -> bool:
+        """A boolean extra (true/false, yes/no, 1/0; absent is false); anything else is refused."""
+        return _flag(self.conn_id, self.extra, name)
+
     def secret_extra(self, name: str) -> str | None:
         """A credential extra by its canonical name (``secret_app_key``, ``app_secret``,
         ``secret_des3_key``), also when the connection still uses the old name."""

@@ -30,8 +30,10 @@ from airflow_provider_aigc.operators.generate_state import GENERATE_STATE_KEY, G
 from airflow_provider_aigc.operators.job_state import JOB_STATE_KEY, SavedJob, read_state
 from airflow_provider_aigc.operators.submit import (
     AigcSubmitOperator,
+    CogVideoXSubmitOperator,
     CogViewSubmitOperator,
     ErnieVilgSubmitOperator,
+    GlmImageSubmitOperator,
     JumdataDrawSubmitOperator,
     NewsGenerateSubmitOperator,
 )
@@ -50,8 +52,10 @@ __all__ = [
     "GENERATE_STATE_KEY",
     "PURCHASES_XCOM_KEY",
     "AigcGenerateToS3Operator",
+    "CogVideoXToS3Operator",
     "CogViewToS3Operator",
     "ErnieVilgToS3Operator",
+    "GlmImageToS3Operator",
     "JumdataDrawToS3Operator",
     "NewsGenerateToS3Operator",
 ]
@@ -400,3 +404,18 @@ class JumdataDrawToS3Operator(AigcGenerateToS3Operator, JumdataDrawSubmitOperato
     """Jumdata AI drawings from ``text`` and ``style`` into S3 in one task."""
 
     template_fields: Sequence[str] = (*JumdataDrawSubmitOperator.template_fields, *ARCHIVE_TEMPLATE_FIELDS)
+
+
+class GlmImageToS3Operator(AigcGenerateToS3Operator, GlmImageSubmitOperator):
+    """A BigModel GLM-Image picture from ``prompt`` into S3 in one task."""
+
+    template_fields: Sequence[str] = (*GlmImageSubmitOperator.template_fields, *ARCHIVE_TEMPLATE_FIELDS)
+
+
+class CogVideoXToS3Operator(AigcGenerateToS3Operator, CogVideoXSubmitOperator):
+    """A BigModel CogVideoX-3 video and its cover into S3 in one task (the mp4 streamed in parts).
+
+    A video takes minutes: the default ``timeout`` (1 hour) and poll interval (15 s) suit it.
+    """
+
+    template_fields: Sequence[str] = (*CogVideoXSubmitOperator.template_fields, *ARCHIVE_TEMPLATE_FIELDS)

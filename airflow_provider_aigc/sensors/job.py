@@ -30,6 +30,7 @@ from airflow_provider_aigc.models import JobRef, JobState, JobStatus
 from airflow_provider_aigc.triggers.events import JobEvent
 from airflow_provider_aigc.triggers.job import AigcJobTrigger
 from airflow_provider_aigc.triggers.polling import default_poll_interval
+from airflow_provider_aigc.vendors.registry import VENDORS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -67,9 +68,10 @@ class AigcJobSensor(BaseSensorOperator):
     :param conn_id: With ``job_id``: the connection of the vendor account that owns the job
         (default: the vendor's default connection).
     :param job_id: The vendor's job id, to wait for a job submitted elsewhere (templated).
-    :param vendor: With ``job_id``: ``zhipu``, ``baidu`` or ``jumdata`` (templated).
-    :param app: With ``job_id``: the vendor API (``cogview``, ``news_generate``, ``txt2imgv2``,
-        ``ai_draw``); may be omitted for vendors with a single API (templated).
+    :param vendor: With ``job_id``: the vendor id (``zhipu``, ``baidu``, ``jumdata``, ``bigmodel``:
+        the names in ``vendors.registry``) (templated).
+    :param app: With ``job_id``: the vendor API (``cogview``, ``txt2imgv2``, ``cogvideox``, ...:
+        the vendor spec's ``apps``); may be omitted for vendors with a single API (templated).
     :param poll_interval: Seconds between status checks; None takes the app's default, fitted to
         the vendor's documented latency (e.g. 15 s for CogView, whose jobs take minutes).
     :param timeout: How long to wait for the job (seconds or timedelta) before failing with
@@ -105,7 +107,7 @@ class AigcJobSensor(BaseSensorOperator):
         if job is not None and (conn_id, vendor, app) != (None, None, None):
             raise ValueError("AigcJobSensor: job already names conn_id, vendor and app; do not pass them")
         if job_id is not None and vendor is None:
-            raise ValueError("AigcJobSensor: job_id needs its vendor (zhipu, baidu or jumdata)")
+            raise ValueError(f"AigcJobSensor: job_id needs its vendor (one of {', '.join(sorted(VENDORS))})")
         if poll_interval is not None and not poll_interval > 0:
             raise ValueError(f"AigcJobSensor: poll_interval must be positive, got {poll_interval!r}")
         self.job = job

@@ -50,6 +50,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Simul
     parser.add_argument("--url-ttl", action="append", metavar="VENDOR=SECONDS", help="image URL lifetime")
     parser.add_argument("--token-ttl", type=float, help="Baidu access token lifetime (default 2592000)")
     parser.add_argument("--image-bytes", type=int, help="pad every image to this many bytes (0 = natural)")
+    parser.add_argument("--video-bytes", type=int, help="pad every video to this many bytes (0 = natural)")
     parser.add_argument("--moderation-word", action="append", help="moderated prompt word, repeatable")
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.add_argument(
@@ -66,6 +67,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Simul
             "speed": args.speed,
             "token_ttl": args.token_ttl,
             "image_bytes": args.image_bytes,
+            "video_bytes": args.video_bytes,
             "moderation_words": args.moderation_word,
             "latency": _pairs("--latency", args.latency, float),
             "concurrency": _pairs("--concurrency", args.concurrency, int),

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from airflow_provider_aigc.simulator import admin, baidu, jumdata, zhipu
+from airflow_provider_aigc.simulator import admin, baidu, bigmodel, jumdata, zhipu
 from airflow_provider_aigc.simulator.config import SimulatorConfig
 from airflow_provider_aigc.simulator.state import STATE, SimState
 
 if TYPE_CHECKING:
     from airflow_provider_aigc.simulator.clock import Clock
 
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -34,8 +35,9 @@ async def count_requests(request: web.Request, handler: Handler) -> web.StreamRe
 
 def build_app(config: SimulatorConfig | None = None, clock: Clock | None = None) -> web.Application:
     """A simulator application; serve it with ``serve`` or aiohttp's runners and test utilities."""
-    app = web.Application(middlewares=[count_requests])
+    # Request bodies carry base64 images (BigModel: 5 MB, Baidu: 10 MB); aiohttp's default is 1 MiB.
+    app = web.Application(middlewares=[count_requests], client_max_size=MAX_REQUEST_BYTES)
     app[STATE] = SimState(config or SimulatorConfig(), clock)
-    for module in (zhipu, baidu, jumdata, admin):
+    for module in (zhipu, baidu, jumdata, bigmodel, admin):
         app.add_routes(module.routes())
     return app

@@ -12,12 +12,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-VENDORS = ("zhipu", "baidu", "jumdata")
-APP_VENDOR = {"cogview": "zhipu", "news_generate": "zhipu", "txt2imgv2": "baidu", "ai_draw": "jumdata"}
+VENDORS = ("zhipu", "baidu", "jumdata", "bigmodel")
+APP_VENDOR = {
+    "cogview": "zhipu",
+    "news_generate": "zhipu",
+    "txt2imgv2": "baidu",
+    "ai_draw": "jumdata",
+    "glm_image": "bigmodel",
+    "cogvideox": "bigmodel",
+}
 KINDS = {
     "zhipu": ("submit", "status", "download"),
     "baidu": ("token", "submit", "status", "download"),
     "jumdata": ("submit", "status", "download"),
+    "bigmodel": ("submit", "status", "download"),
 }
 # Which faults make sense where: (vendor or "*", kind) -> fault names.
 _API_FAULTS = ("slow", "http_5xx", "malformed", "rate_limit", "quota", "error")
@@ -28,6 +36,8 @@ FAULTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("zhipu", "submit"): (*_API_FAULTS, "job_failure"),
     ("baidu", "submit"): (*_API_FAULTS, "job_failure", "partial_failure"),
     ("jumdata", "submit"): _API_FAULTS,
+    # accepted_5xx: the job is taken, then a gateway answers 5xx instead of the task id.
+    ("bigmodel", "submit"): (*_API_FAULTS, "job_failure", "accepted_5xx"),
 }
 # Vendor codes a code-carrying fault may use; the first is the default.
 FAULT_CODES: dict[tuple[str, str], tuple[int, ...]] = {
@@ -36,16 +46,31 @@ FAULT_CODES: dict[tuple[str, str], tuple[int, ...]] = {
     ("baidu", "rate_limit"): (18, 13),
     ("baidu", "quota"): (17, 4),
     ("jumdata", "rate_limit"): (609, 606),
+    ("bigmodel", "rate_limit"): (1305, 1312, 1303),  # 1302 (concurrency): the `concurrency` knob
+    ("bigmodel", "quota"): (1113, 1304, 1308),
 }
 CODE_FAULTS = ("rate_limit", "quota", "error")
 MAX_IMAGE_BYTES = 2**31
+MAX_VIDEO_BYTES = 2**32
 T = TypeVar("T")
 
-DEFAULT_LATENCY = {"cogview": 240.0, "news_generate": 2.0, "txt2imgv2": 30.0, "ai_draw": 30.0}
-DEFAULT_CONCURRENCY = {"zhipu": 0, "baidu": 2, "jumdata": 0}
-# Submits per second per account (0 = unlimited): none of the three documents gives a number.
-DEFAULT_SUBMIT_RATE = {"zhipu": 0.0, "baidu": 0.0, "jumdata": 0.0}
-DEFAULT_URL_TTL: dict[str, float | None] = {"zhipu": 86400.0, "baidu": 3600.0, "jumdata": None}
+DEFAULT_LATENCY = {
+    "cogview": 240.0,
+    "news_generate": 2.0,
+    "txt2imgv2": 30.0,
+    "ai_draw": 30.0,
+    "glm_image": 20.0,
+    "cogvideox": 120.0,
+}
+DEFAULT_CONCURRENCY = {"zhipu": 0, "baidu": 2, "jumdata": 0, "bigmodel": 0}
+# Submits per second per account (0 = unlimited): none of the seed documents gives a number.
+DEFAULT_SUBMIT_RATE = {"zhipu": 0.0, "baidu": 0.0, "jumdata": 0.0, "bigmodel": 0.0}
+DEFAULT_URL_TTL: dict[str, float | None] = {
+    "zhipu": 86400.0,
+    "baidu": 3600.0,
+    "jumdata": None,
+    "bigmodel": 30 * 86400.0,
+}
 
 
 def faults_for(vendor: str, kind: str) -> tuple[str, ...]:
@@ -71,7 +96,7 @@ class FaultRule:
         out: dict[str, Any] = {"probability": self.probability, "next": self.next}
         if fault == "slow":
             out["delay"] = self.delay
-        elif fault == "http_5xx":
+        elif fault in ("http_5xx", "accepted_5xx"):
             out["status"] = self.status
         elif fault in CODE_FAULTS:
             out["code"] = self.code
@@ -104,6 +129,7 @@ class SimulatorConfig:
     token_max_calls: int | None = None
     jumdata_timestamp_window: float = 300.0
     image_bytes: int = 0
+    video_bytes: int = 0
     cogview_images: CogviewImages = field(default_factory=CogviewImages)
     moderation_words: tuple[str, ...] = ("违禁",)
     faults: FaultTree = field(default_factory=dict)
@@ -128,6 +154,7 @@ class SimulatorConfig:
         _check(self.token_max_calls is None or self.token_max_calls > 0, "token_max_calls must be > 0")
         _check(self.jumdata_timestamp_window > 0, "jumdata_timestamp_window must be > 0")
         _check(0 <= self.image_bytes <= MAX_IMAGE_BYTES, f"image_bytes must be 0..{MAX_IMAGE_BYTES}")
+        _check(0 <= self.video_bytes <= MAX_VIDEO_BYTES, f"video_bytes must be 0..{MAX_VIDEO_BYTES}")
         images = self.cogview_images
         _check(images.count >= 1 and images.width >= 1 and images.height >= 1, "cogview_images must be >= 1")
         self.moderation_words = tuple(self.moderation_words)
@@ -155,6 +182,7 @@ class SimulatorConfig:
             "token_max_calls": self.token_max_calls,
             "jumdata_timestamp_window": self.jumdata_timestamp_window,
             "image_bytes": self.image_bytes,
+            "video_bytes": self.video_bytes,
             "cogview_images": {
                 "count": self.cogview_images.count,
                 "width": self.cogview_images.width,
@@ -202,6 +230,7 @@ class SimulatorConfig:
             token_max_calls=_optional(_integer, "token_max_calls", d["token_max_calls"]),
             jumdata_timestamp_window=_number("jumdata_timestamp_window", d["jumdata_timestamp_window"]),
             image_bytes=_integer("image_bytes", d["image_bytes"]),
+            video_bytes=_integer("video_bytes", d["video_bytes"]),
             cogview_images=CogviewImages(
                 count=_integer("cogview_images.count", images.get("count", 4)),
                 width=_integer("cogview_images.width", images.get("width", 1024)),

@@ -15,6 +15,7 @@ DEMO_CREDENTIALS: dict[str, dict[str, str]] = {
     },
     "baidu": {"api_key": "demo-baidu-api-key", "secret_key": "demo-baidu-secret-key"},
     "jumdata": {"app_id": "demo-jumdata-app-id", "app_secret": "demo-jumdata-app-secret"},
+    "bigmodel": {"api_key": "demo-bigmodel-key-id.demo-bigmodel-key-secret"},
 }
 
 
@@ -44,6 +45,11 @@ def connection_env(base_url: str, zhipu_url_ttl: float = 86400.0) -> dict[str, s
             "host": base_url,
             "login": jumdata["app_id"],
             "password": jumdata["app_secret"],
+            "extra": private,
+        },
+        "aigc_bigmodel": {
+            "host": base_url,
+            "password": DEMO_CREDENTIALS["bigmodel"]["api_key"],
             "extra": private,
         },
     }

@@ -45,6 +45,8 @@ class SimState:
         self.signer = UrlSigner(secret)
         self.jobs = JobStore()
         self.tokens: dict[str, Token] = {}
+        # Client request ids already taken (BigModel refuses a repeated one with 1231).
+        self.request_ids: set[str] = set()
         self.stats = Stats()
         self.in_flight = 0  # vendor requests being answered now (a reset does not touch it)
         self._serial = itertools.count(1)
@@ -102,6 +104,7 @@ class SimState:
         self.jobs.clear()
         self.tokens.clear()
         self._submit_times.clear()
+        self.request_ids.clear()
         self.stats = Stats()
         if config:
             self.config = self.startup_config.copy()

@@ -40,7 +40,7 @@ class AigcJobTrigger(BaseTrigger):
     :mod:`airflow_provider_aigc.triggers.events`.
 
     :param conn_id: The Airflow connection of the vendor account that owns the job.
-    :param vendor: ``zhipu``, ``baidu`` or ``jumdata``.
+    :param vendor: a vendor id of ``vendors.registry`` (``zhipu``, ``bigmodel``, ...).
     :param job_id: The vendor's id of the job to watch.
     :param poll_interval: Seconds between status checks while the job runs; None takes the app's
         default (fitted to the vendor's documented latency, e.g. 15 s for CogView).

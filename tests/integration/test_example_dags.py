@@ -1,6 +1,6 @@
 """The example DAGs in dags/, end to end in real Airflow against the simulator and a moto S3 server.
 
-The five DAGs run once per module, side by side (each ``airflow dags test`` has its own Airflow
+The seven DAGs run once per module, side by side (each ``airflow dags test`` has its own Airflow
 home), each archiving into a bucket of its own (the DAGs read ``AIGC_ARCHIVE_BUCKET``). The tests
 then read every archive back and check each object against its manifest from the downloaded bytes
 (size, sha256, content type), the manifest against the job the sensor returned, and the jobs
@@ -44,6 +44,8 @@ CONFS: dict[str, dict[str, Any]] = {
     "example_ernie_vilg": {"prompt": "睡莲", "image_num": 3},
     "example_jumdata": {"text": "雪山脚下的小木屋", "style": "油画", "num": 1},
     "example_news": {"topic": "人工智能助力春耕", "max_length": 120},
+    "example_glm_image": {"prompt": "A tiny lighthouse on a rock", "size": "1280x1280"},
+    "example_cogvideox": {"prompt": "A paper boat drifting down a gutter", "duration": 10},
     "daily_content_pipeline": {"topics": TOPICS, "max_length": 200},
 }
 
@@ -68,7 +70,7 @@ class ExampleRuns:
 def examples(airflow: AirflowHarness, simulator: SimulatorServer, s3: S3Server) -> ExampleRuns:
     simulator.reset(config=True)
     speed = float(simulator.config({})["speed"])
-    apps = ("cogview", "news_generate", "txt2imgv2", "ai_draw")
+    apps = ("cogview", "news_generate", "txt2imgv2", "ai_draw", "glm_image", "cogvideox")
     simulator.config({"latency": {app: JOB_SECONDS * speed for app in apps}})
     buckets = {dag_id: s3.make_bucket(dag_id.replace("_", "-")) for dag_id in CONFS}
     try:
@@ -136,7 +138,8 @@ def assert_chinese_article(job: ArchivedJob, max_length: int) -> str:
 
 
 @pytest.mark.parametrize(
-    ("dag_id", "images"), [("example_cogview", 4), ("example_ernie_vilg", 3), ("example_jumdata", 1)]
+    ("dag_id", "images"),
+    [("example_cogview", 4), ("example_ernie_vilg", 3), ("example_jumdata", 1), ("example_glm_image", 1)],
 )
 def test_image_example_archives_every_image(
     examples: ExampleRuns, s3: S3Server, dag_id: str, images: int
@@ -151,6 +154,20 @@ def test_image_example_archives_every_image(
     assert purchases["resubmits"] == 0
     conf = CONFS[dag_id]
     assert job.prompt == conf.get("prompt", conf.get("text"))
+
+
+def test_video_example_archives_the_mp4_and_its_cover(examples: ExampleRuns, s3: S3Server) -> None:
+    run, (job,) = examples.archive(s3, "example_cogvideox")
+
+    assert_archive_is_the_job(run, job, "wait", "archive")
+    video, cover = job.files
+    assert (video.kind, video.content_type, video.key) == ("video", "video/mp4", f"{job.directory}/0.mp4")
+    assert video.body[4:8] == b"ftyp"
+    assert (cover.kind, cover.content_type, cover.key) == ("cover", "image/png", f"{job.directory}/1.png")
+    assert cover.body.startswith(PNG_SIGNATURE)
+    assert (job.manifest["billed_units"], job.manifest["billed_unit"]) == (1, "video")
+    assert job.manifest["request"]["duration"] == 10
+    assert job.prompt == "A paper boat drifting down a gutter"
 
 
 def test_news_example_archives_the_article_as_utf8_text(examples: ExampleRuns, s3: S3Server) -> None:
@@ -194,7 +211,7 @@ def test_each_archived_job_was_bought_once(examples: ExampleRuns, s3: S3Server) 
         for job in data["submissions"]["jobs"]
     )
     assert billed == archived
-    assert sum(billed.values()) == 4 + 2 * len(TOPICS)
+    assert sum(billed.values()) == 6 + 2 * len(TOPICS)
 
 
 def test_verification_catches_a_changed_or_unlisted_object(s3: S3Server) -> None:

@@ -51,11 +51,13 @@ class Gateway:
         self._server.server_close()
 
     def _forward(
-        self, method: str, path: str, body: bytes, content_type: str | None
+        self, method: str, path: str, body: bytes, content_type: str | None, authorization: str | None
     ) -> tuple[int, bytes, str]:
         request = urllib.request.Request(self.upstream + path, data=body or None, method=method)
         if content_type:
             request.add_header("Content-Type", content_type)
+        if authorization:  # header credentials (BigModel's Bearer key) pass through a gateway
+            request.add_header("Authorization", authorization)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, response.read(), response.headers.get("Content-Type", "")
@@ -75,7 +77,11 @@ class Gateway:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 status, answer, content_type = gateway._forward(
-                    self.command, self.path, body, self.headers.get("Content-Type")
+                    self.command,
+                    self.path,
+                    body,
+                    self.headers.get("Content-Type"),
+                    self.headers.get("Authorization"),
                 )
                 path = urlsplit(self.path).path
                 gateway.forwarded.append(path)

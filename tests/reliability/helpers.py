@@ -48,8 +48,13 @@ BAIDU = VendorCase("baidu", "txt2imgv2", "prompt", {"image_num": 2}, (13, 18), (
 JUMDATA = VendorCase(
     "jumdata", "ai_draw", "text", {"style": "古风", "resolution": "1024*1024", "num": 2}, (606, 609), ()
 )
-VENDORS = [ZHIPU, BAIDU, JUMDATA]
-ALL_APPS = [ZHIPU, ZHIPU_NEWS, BAIDU, JUMDATA]
+# Rate limits retried with backoff (1302, the concurrency refusal, waits deferred instead).
+BIGMODEL = VendorCase("bigmodel", "cogvideox", "prompt", {"duration": 5}, (1305, 1312, 1303), (1304, 1308))
+BIGMODEL_IMAGE = VendorCase(
+    "bigmodel", "glm_image", "prompt", {"size": "1280x1280"}, (1305, 1312, 1303), (1304, 1308)
+)
+VENDORS = [ZHIPU, BAIDU, JUMDATA, BIGMODEL]
+ALL_APPS = [ZHIPU, ZHIPU_NEWS, BAIDU, JUMDATA, BIGMODEL, BIGMODEL_IMAGE]
 
 
 class SleepRecorder:
@@ -138,6 +143,8 @@ def static_secrets() -> dict[str, str]:
         "zhipu console apisecret": z["apisecret"],
         "baidu secret_key": b["secret_key"],
         "jumdata app_secret": j["app_secret"],
+        "bigmodel api_key": DEMO_CREDENTIALS["bigmodel"]["api_key"],
+        "bigmodel key secret": DEMO_CREDENTIALS["bigmodel"]["api_key"].split(".", 1)[1],
     }
     for app in sorted(zhipu.APPS):
         keys = zhipu.derive_keys(app, z["app_key"], z["app_secret"], z["des3_key"])

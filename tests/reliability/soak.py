@@ -78,13 +78,13 @@ def fault_config(rate: float) -> dict[str, Any]:
         "endless": {},
     }
     faults: dict[str, Any] = {}
-    for vendor, quota_code in (("zhipu", 10004), ("baidu", 17), ("jumdata", None)):
+    for vendor, quota_code in (("zhipu", 10004), ("baidu", 17), ("jumdata", None), ("bigmodel", 1304)):
         submit = dict(calls)
         status = dict(calls)
         if quota_code is not None:
             submit["quota"] = {"code": quota_code}
             status["quota"] = {"code": quota_code}
-        if vendor in ("zhipu", "baidu"):
+        if vendor in ("zhipu", "baidu", "bigmodel"):
             submit["job_failure"] = {}
         faults[vendor] = {"submit": rules(submit), "status": rules(status), "download": rules(downloads)}
     faults["baidu"]["token"] = rules({"http_5xx": {"status": 500}, "malformed": {}})
@@ -204,7 +204,7 @@ class SoakRun:
         case = ALL_APPS[index % len(ALL_APPS)]
         round_ = index // len(ALL_APPS)
         prompt = f"soak {index} {uuid.uuid4().hex[:8]}"
-        if case.vendor in ("baidu", "jumdata") and round_ % 30 == 7:  # about 3 % of their prompts
+        if case.vendor in ("baidu", "jumdata", "bigmodel") and round_ % 30 == 7:  # about 3 % of their prompts
             prompt = f"{MODERATION_WORD} {prompt}"
         late = case.app == "cogview" and round_ % 20 == 3  # 5 % of CogView jobs archived too late
         conn_id = SHORT_TTL_CONN if late else f"aigc_{case.vendor}_default"

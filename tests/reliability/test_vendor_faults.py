@@ -369,7 +369,12 @@ def test_baidu_partial_failure_keeps_the_images_that_exist(sim: SimulatorServer)
     assert [output.index for output in status.outputs] == [0, 1]
 
 
-UNKNOWN_JOB = {"zhipu": AigcUnknownJobError, "baidu": AigcInvalidRequestError, "jumdata": AigcUnknownJobError}
+UNKNOWN_JOB = {
+    "zhipu": AigcUnknownJobError,
+    "baidu": AigcInvalidRequestError,
+    "jumdata": AigcUnknownJobError,
+    "bigmodel": AigcUnknownJobError,
+}
 
 
 @pytest.mark.scenario("vendor.unknown-job")
@@ -388,6 +393,7 @@ BAD_CREDENTIALS = {
     "zhipu": {"login": "wrong-apikey-123", "password": "wrong-apisecret-456"},
     "baidu": {"login": "demo-baidu-api-key", "password": "wrong-secret-key-789"},
     "jumdata": {"login": "wrong-app-id-000", "password": "demo-jumdata-app-secret"},
+    "bigmodel": {"password": "demo-bigmodel-key-id.wrong-secret-000"},
 }
 
 

@@ -18,10 +18,12 @@ from airflow_provider_aigc.operators.generate import (
     AigcGenerateToS3Operator,
     CogViewToS3Operator,
     ErnieVilgToS3Operator,
+    GlmImageToS3Operator,
     JumdataDrawToS3Operator,
 )
 from airflow_provider_aigc.operators.submit import (
     AigcSubmitOperator,
+    CogVideoXSubmitOperator,
     CogViewSubmitOperator,
     NewsGenerateSubmitOperator,
 )
@@ -34,9 +36,13 @@ ONE_TASK_DAGS: dict[str, type[AigcGenerateToS3Operator]] = {
     "example_cogview": CogViewToS3Operator,
     "example_ernie_vilg": ErnieVilgToS3Operator,
     "example_jumdata": JumdataDrawToS3Operator,
+    "example_glm_image": GlmImageToS3Operator,
 }
 # ... and the three-task chain.
-CHAIN_DAGS: dict[str, type[AigcSubmitOperator]] = {"example_news": NewsGenerateSubmitOperator}
+CHAIN_DAGS: dict[str, type[AigcSubmitOperator]] = {
+    "example_news": NewsGenerateSubmitOperator,
+    "example_cogvideox": CogVideoXSubmitOperator,
+}
 SINGLE_JOB_DAGS = {**ONE_TASK_DAGS, **CHAIN_DAGS}
 # The task whose request is validated and whose archive declares the asset.
 SUBMIT_TASK = {dag_id: "generate" for dag_id in ONE_TASK_DAGS} | {dag_id: "submit" for dag_id in CHAIN_DAGS}
@@ -120,6 +126,8 @@ def test_every_dag_is_documented_and_tagged(dagbag: DagBag) -> None:
         ("example_news", "s3://aigc-archive/news"),
         ("example_ernie_vilg", "s3://aigc-archive/ernie-vilg"),
         ("example_jumdata", "s3://aigc-archive/jumdata"),
+        ("example_glm_image", "s3://aigc-archive/glm-image"),
+        ("example_cogvideox", "s3://aigc-archive/cogvideox"),
     ],
 )
 def test_archive_declares_its_s3_asset(dagbag: DagBag, dag_id: str, asset_uri: str) -> None:
@@ -157,6 +165,8 @@ def test_default_params_pass_vendor_validation(dagbag: DagBag) -> None:
     assert requests["example_news"]["max_length"] == 400
     assert requests["example_ernie_vilg"]["image_num"] == 2
     assert requests["example_jumdata"]["num"] == 2
+    assert requests["example_glm_image"]["size"] == "1472x1088"
+    assert requests["example_cogvideox"]["duration"] == 5
 
 
 def test_human_review_gates_publishing_on_an_approval(dagbag: DagBag) -> None:

@@ -30,6 +30,7 @@ def test_retry_flags_follow_the_design() -> None:
         "AigcJobConflictError",
         "AigcQuotaExceededError",
         "AigcCapacityTimeoutError",
+        "AigcBalanceError",
     }
     assert not retryable & fail_fast
 

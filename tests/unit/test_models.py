@@ -21,7 +21,7 @@ optional_ints = st.none() | st.integers(min_value=0, max_value=10_000)
 outputs = st.builds(
     Output,
     index=st.integers(min_value=0, max_value=100),
-    kind=st.sampled_from(["image", "text"]),
+    kind=st.sampled_from(["image", "text", "video", "cover"]),
     url=st.none() | texts,
     text=st.none() | texts,
     width=optional_ints,
@@ -135,7 +135,7 @@ def test_billed_units_must_be_a_count(units: object) -> None:
 
 def test_unknown_kind_is_rejected() -> None:
     with pytest.raises(ValueError, match="kind"):
-        Output.from_dict({"index": 0, "kind": "video"})
+        Output.from_dict({"index": 0, "kind": "audio"})
 
 
 def test_parse_iso_treats_naive_values_as_utc() -> None:

@@ -130,6 +130,7 @@ def test_integration_modules_are_listed_under_declared_integrations() -> None:
         "airflow_provider_aigc.hooks.zhipu",
         "airflow_provider_aigc.hooks.baidu",
         "airflow_provider_aigc.hooks.jumdata",
+        "airflow_provider_aigc.hooks.bigmodel",
         "airflow_provider_aigc.operators.submit",
         "airflow_provider_aigc.operators.archive",
         "airflow_provider_aigc.sensors.job",

@@ -1,8 +1,9 @@
-"""The DAGs the deployment suite runs: mapped submit >> wait >> archive chains over four apps.
+"""The DAGs the deployment suite runs: mapped submit >> wait >> archive chains over five apps.
 
 Prompts are templated with the run's ``tag`` param, so every run buys distinct prompts and the
 suite can count each prompt's purchases in the simulator's ``/_sim/stats``. Three sizes:
-``deploy_load`` (15 jobs per app, 60 in all), ``deploy_waits`` (4 per app) and ``deploy_one``
+``deploy_load`` (15 jobs per app, a CogVideoX batch among them, 75 in all), ``deploy_waits`` (4 per
+app of the first four) and ``deploy_one``
 (a single CogView job, for the worker faults).
 """
 
@@ -16,6 +17,7 @@ from airflow.sdk import DAG, Param
 
 from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator
 from airflow_provider_aigc.operators.submit import (
+    CogVideoXSubmitOperator,
     CogViewSubmitOperator,
     ErnieVilgSubmitOperator,
     JumdataDrawSubmitOperator,
@@ -67,10 +69,13 @@ def build(dag_id: str, per_app: int, apps: tuple[str, ...]) -> DAG:
         if "jumdata" in apps:
             jumdata = JumdataDrawSubmitOperator.partial(task_id="submit_jumdata", style="水彩画")
             _chain("jumdata", jumdata.expand(text=prompts("jumdata", per_app)))
+        if "cogvideox" in apps:
+            cogvideox = CogVideoXSubmitOperator.partial(task_id="submit_cogvideox", duration=5)
+            _chain("cogvideox", cogvideox.expand(prompt=prompts("cogvideox", per_app)))
     return dag
 
 
 ALL_APPS = ("cogview", "news", "ernie", "jumdata")
-build("deploy_load", 15, ALL_APPS)
+build("deploy_load", 15, (*ALL_APPS, "cogvideox"))
 build("deploy_waits", 4, ALL_APPS)
 build("deploy_one", 1, ("cogview",))

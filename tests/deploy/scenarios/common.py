@@ -17,13 +17,13 @@ if TYPE_CHECKING:
     from tests.deploy.deployment import Deployment
     from tests.deploy.report import Result
 
-JOBS = {"deploy_load": 60, "deploy_waits": 16, "deploy_one": 1}
+JOBS = {"deploy_load": 75, "deploy_waits": 16, "deploy_one": 1}
 RUN_TIMEOUT = 420.0
 
 
 def start(deploy: Deployment, dag_id: str, tag: str, latency: float = 45.0) -> str:
     """Start a run whose jobs each take `latency` seconds at the vendor (every app)."""
-    apps = ("cogview", "news_generate", "txt2imgv2", "ai_draw")
+    apps = ("cogview", "news_generate", "txt2imgv2", "ai_draw", "cogvideox")
     sim_call(deploy, "/_sim/config", {"latency": dict.fromkeys(apps, latency)})
     return trigger_run(deploy, dag_id, tag)
 

@@ -1,4 +1,5 @@
-"""Load: 60 concurrent jobs over three vendors and four apps, mapped, each archived."""
+"""Load: 75 concurrent jobs over four vendors and five apps (a CogVideoX batch among them), mapped,
+each archived."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from tests.deploy.report import Result
 
 DAG_ID = "deploy_load"
-VENDOR_SECONDS = 75.0  # long enough for all 60 submits to land while the first jobs still run
+VENDOR_SECONDS = 75.0  # long enough for all 75 submits to land while the first jobs still run
 MIN_CONCURRENT = 60
 
 

@@ -21,6 +21,7 @@ def test_print_connections_prints_ready_to_use_json_connections(capsys: pytest.C
         "AIRFLOW_CONN_AIGC_ZHIPU_DEFAULT",
         "AIRFLOW_CONN_AIGC_BAIDU_DEFAULT",
         "AIRFLOW_CONN_AIGC_JUMDATA_DEFAULT",
+        "AIRFLOW_CONN_AIGC_BIGMODEL_DEFAULT",
     }
     zhipu = json.loads(env["AIRFLOW_CONN_AIGC_ZHIPU_DEFAULT"])
     assert zhipu["conn_type"] == "aigc_zhipu"

@@ -10,8 +10,8 @@ def test_defaults_follow_the_documents() -> None:
 
     assert config.latency_for("cogview") == 240
     assert config.latency_for("news_generate") == 2
-    assert config.concurrency == {"zhipu": 0, "baidu": 2, "jumdata": 0}
-    assert config.url_ttl == {"zhipu": 86400, "baidu": 3600, "jumdata": None}
+    assert config.concurrency == {"zhipu": 0, "baidu": 2, "jumdata": 0, "bigmodel": 0}
+    assert config.url_ttl == {"zhipu": 86400, "baidu": 3600, "jumdata": None, "bigmodel": 30 * 86400}
     assert config.token_ttl == 2592000
 
 

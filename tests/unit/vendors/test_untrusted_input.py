@@ -17,7 +17,7 @@ import pytest
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError, AigcServerError
 from airflow_provider_aigc.models import JobState
 from airflow_provider_aigc.operators.submit import request_fingerprint
-from airflow_provider_aigc.vendors import baidu, jumdata, zhipu
+from airflow_provider_aigc.vendors import baidu, bigmodel, jumdata, zhipu
 from airflow_provider_aigc.vendors.base import HttpResponse
 
 NOW = datetime(2023, 9, 22, 12, 0, tzinfo=timezone.utc)
@@ -28,14 +28,20 @@ VALID = {
     ("zhipu", "news_generate"): {"content": "神州十三号飞船发射成功", "max_length": 100},
     ("baidu", "txt2imgv2"): {"prompt": "睡莲"},
     ("jumdata", "ai_draw"): {"text": "睡莲", "resolution": "1024*1024", "style": "古风"},
+    ("bigmodel", "glm_image"): {"prompt": "睡莲"},
+    ("bigmodel", "cogvideox"): {"prompt": "睡莲", "image_url": "https://img.example.com/a.png"},
 }
-MODULES = {"zhipu": zhipu, "baidu": baidu, "jumdata": jumdata}
+MODULES = {"zhipu": zhipu, "baidu": baidu, "jumdata": jumdata, "bigmodel": bigmodel}
 TEXT_FIELDS = [
     ("zhipu", "cogview", "query"),
     ("zhipu", "cogview", "key"),
     ("zhipu", "news_generate", "content"),
     ("baidu", "txt2imgv2", "prompt"),
     ("jumdata", "ai_draw", "text"),
+    ("bigmodel", "glm_image", "prompt"),
+    ("bigmodel", "cogvideox", "prompt"),
+    ("bigmodel", "cogvideox", "user_id"),
+    ("bigmodel", "cogvideox", "request_id"),
 ]
 
 
@@ -72,6 +78,13 @@ def test_baidu_parse_status_with_an_unusable_ttl_is_a_classified_error(ttl: floa
     body = {"data": {"task_id": 1, "task_status": "RUNNING", "task_progress": 0.5}}
     with pytest.raises(AigcInvalidRequestError, match="output_ttl_seconds"):
         baidu.parse_status(respond(body), job_id="1", app="txt2imgv2", now=NOW, output_ttl_seconds=ttl)
+
+
+@pytest.mark.parametrize("ttl", [1e300, float("inf"), float("nan")])
+def test_bigmodel_parse_status_with_an_unusable_ttl_is_a_classified_error(ttl: float) -> None:
+    body = {"task_status": "SUCCESS", "video_result": [{"url": "https://x/0.mp4"}]}
+    with pytest.raises(AigcInvalidRequestError, match="output_ttl_seconds"):
+        bigmodel.parse_status(respond(body), job_id="1", app="cogvideox", now=NOW, output_ttl_seconds=ttl)
 
 
 @pytest.mark.parametrize("ttl", [1e300, float("nan")])
