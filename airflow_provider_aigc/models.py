@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
-OutputKind = Literal["image", "text"]
+OutputKind = Literal["image", "text", "video"]
 
 
 class JobState(str, Enum):
@@ -50,8 +50,8 @@ def _read(cls: type, data: dict[str, Any]) -> dict[str, Any]:
 
 def _kind(cls: type, data: dict[str, Any]) -> OutputKind:
     kind: OutputKind = data["kind"]
-    if kind not in ("image", "text"):
-        raise ValueError(f"{cls.__name__} kind must be 'image' or 'text', got {kind!r}")
+    if kind not in ("image", "text", "video"):
+        raise ValueError(f"{cls.__name__} kind must be 'image', 'text' or 'video', got {kind!r}")
     return kind
 
 
@@ -83,7 +83,10 @@ class JobRef:
 
 @dataclass(frozen=True)
 class Output:
-    """One generated artefact: an image URL (with its expiry and moderation verdict) or a text."""
+    """One generated artefact: an image or video URL (with its expiry and moderation verdict) or a
+    text. ``failure`` is set (and ``url`` None) for an artefact the vendor reported it could not
+    produce inside a finished job (DashScope's per-image ``{code, message}``): the archive lists
+    it as skipped with that reason."""
 
     index: int
     kind: OutputKind
@@ -93,6 +96,7 @@ class Output:
     height: int | None = None
     expires_at: str | None = None
     moderation: str | None = None
+    failure: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

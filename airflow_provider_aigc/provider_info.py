@@ -84,7 +84,7 @@ def provider_info() -> dict[str, Any]:
     """The provider's metadata (validated against Airflow's provider schemas in the tests)."""
     return {
         "package-name": "airflow-provider-aigc",
-        "name": "AIGC (Zhipu, Baidu ERNIE-ViLG, Jumdata)",
+        "name": "AIGC (Zhipu, Baidu ERNIE-ViLG, Jumdata, DashScope Wan)",
         "description": "Submit, wait for (deferrable) and archive to S3 asynchronous AIGC jobs.",
         "versions": [__version__],
         "integrations": [
