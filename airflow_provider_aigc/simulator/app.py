@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from airflow_provider_aigc.simulator import admin, baidu, jumdata, zhipu
+from airflow_provider_aigc.simulator import admin, baidu, dashscope, jumdata, zhipu
 from airflow_provider_aigc.simulator.config import SimulatorConfig
 from airflow_provider_aigc.simulator.state import STATE, SimState
 
@@ -36,6 +36,6 @@ def build_app(config: SimulatorConfig | None = None, clock: Clock | None = None)
     """A simulator application; serve it with ``serve`` or aiohttp's runners and test utilities."""
     app = web.Application(middlewares=[count_requests])
     app[STATE] = SimState(config or SimulatorConfig(), clock)
-    for module in (zhipu, baidu, jumdata, admin):
+    for module in (zhipu, baidu, jumdata, dashscope, admin):
         app.add_routes(module.routes())
     return app

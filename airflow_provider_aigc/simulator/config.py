@@ -12,12 +12,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-VENDORS = ("zhipu", "baidu", "jumdata")
-APP_VENDOR = {"cogview": "zhipu", "news_generate": "zhipu", "txt2imgv2": "baidu", "ai_draw": "jumdata"}
+VENDORS = ("zhipu", "baidu", "jumdata", "dashscope")
+APP_VENDOR = {
+    "cogview": "zhipu",
+    "news_generate": "zhipu",
+    "txt2imgv2": "baidu",
+    "ai_draw": "jumdata",
+    "wan_image": "dashscope",
+    "wan_video": "dashscope",
+}
 KINDS = {
     "zhipu": ("submit", "status", "download"),
     "baidu": ("token", "submit", "status", "download"),
     "jumdata": ("submit", "status", "download"),
+    "dashscope": ("submit", "status", "download", "list", "cancel"),
 }
 # Which faults make sense where: (vendor or "*", kind) -> fault names.
 _API_FAULTS = ("slow", "http_5xx", "malformed", "rate_limit", "quota", "error")
@@ -28,6 +36,9 @@ FAULTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("zhipu", "submit"): (*_API_FAULTS, "job_failure"),
     ("baidu", "submit"): (*_API_FAULTS, "job_failure", "partial_failure"),
     ("jumdata", "submit"): _API_FAULTS,
+    ("dashscope", "submit"): (*_API_FAULTS, "job_failure", "partial_failure"),
+    ("dashscope", "list"): _API_FAULTS,
+    ("dashscope", "cancel"): _API_FAULTS,
 }
 # Vendor codes a code-carrying fault may use; the first is the default.
 FAULT_CODES: dict[tuple[str, str], tuple[int, ...]] = {
@@ -36,14 +47,29 @@ FAULT_CODES: dict[tuple[str, str], tuple[int, ...]] = {
     ("baidu", "rate_limit"): (18, 4, 13, 15),
     ("baidu", "quota"): (17,),
     ("jumdata", "rate_limit"): (609, 606),
+    # DashScope codes are strings: simulator/dashscope.py FAULT_CODES maps these numbers onto them.
+    ("dashscope", "rate_limit"): (429, 4291, 4292),
+    ("dashscope", "quota"): (4001, 4031),
 }
 CODE_FAULTS = ("rate_limit", "quota", "error")
 MAX_IMAGE_BYTES = 2**31
 T = TypeVar("T")
 
-DEFAULT_LATENCY = {"cogview": 240.0, "news_generate": 2.0, "txt2imgv2": 30.0, "ai_draw": 30.0}
-DEFAULT_CONCURRENCY = {"zhipu": 0, "baidu": 2, "jumdata": 0}
-DEFAULT_URL_TTL: dict[str, float | None] = {"zhipu": 86400.0, "baidu": 3600.0, "jumdata": None}
+DEFAULT_LATENCY = {
+    "cogview": 240.0,
+    "news_generate": 2.0,
+    "txt2imgv2": 30.0,
+    "ai_draw": 30.0,
+    "wan_image": 60.0,
+    "wan_video": 180.0,
+}
+DEFAULT_CONCURRENCY = {"zhipu": 0, "baidu": 2, "jumdata": 0, "dashscope": 5}
+DEFAULT_URL_TTL: dict[str, float | None] = {
+    "zhipu": 86400.0,
+    "baidu": 3600.0,
+    "jumdata": None,
+    "dashscope": 86400.0,
+}
 
 
 def faults_for(vendor: str, kind: str) -> tuple[str, ...]:
