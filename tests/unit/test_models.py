@@ -135,7 +135,7 @@ def test_billed_units_must_be_a_count(units: object) -> None:
 
 def test_unknown_kind_is_rejected() -> None:
     with pytest.raises(ValueError, match="kind"):
-        Output.from_dict({"index": 0, "kind": "video"})
+        Output.from_dict({"index": 0, "kind": "audio"})
 
 
 def test_parse_iso_treats_naive_values_as_utc() -> None:
