@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["WanImageSubmitOperator", "WanImageToS3Operator", "WanVideoSubmitOperator", "WanVideoToS3Operator"]
 
 DEFAULT_CONN_ID = "aigc_dashscope_default"
-# The listing window starts this long before the submit left: the vendor's clock may differ.
+# The listing window reaches this far around the submit: the vendor's clock may differ from ours
+# (and the listing's window is in whole seconds).
 CLOCK_SLACK = timedelta(minutes=2)
 MAX_CANDIDATES = 5
 
@@ -72,14 +73,16 @@ class _WanSubmitOperator(AigcSubmitOperator):
         hook = self.hook
         if not isinstance(hook, DashScopeHook) or not isinstance(model, str):
             return "DashScope's task listing could not be asked."
+        start, end = sent_at - CLOCK_SLACK, datetime.now(timezone.utc) + CLOCK_SLACK
         try:
-            tasks = hook.list_tasks(model, sent_at - CLOCK_SLACK)
+            tasks = hook.list_tasks(model, start, end)
         except AigcError as error:
             return f"DashScope's task listing failed ({type(error).__name__}: {error.message})."
         if not tasks:
             return (
-                f"DashScope's task listing shows no {model} task created since {sent_at:%Y-%m-%d %H:%M:%S}"
-                " UTC (minus 2 min): the submit probably did not create one."
+                f"DashScope's task listing shows no {model} task created between {start:%Y-%m-%d %H:%M:%S}"
+                f" and {end:%H:%M:%S} UTC: the submit probably created none (the listing is evidence,"
+                " not proof)."
             )
         shown = "; ".join(
             f"{task.task_id} ({task.status}, created {task.created_at or 'at an unknown time'})"
