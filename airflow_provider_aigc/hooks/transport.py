@@ -43,7 +43,7 @@ class RequestFailed(Exception):
 
 
 def _secret_values(request: HttpRequest) -> Iterator[str]:
-    for fields in (request.params, request.json or {}, request.form or {}, request.headers):
+    for fields in (request.params, request.json or {}, request.form or {}):
         for name, value in fields.items():
             if name in request.secret_fields and value:
                 yield str(value)
@@ -118,7 +118,6 @@ def send(session: requests.Session, base_url: str, request: HttpRequest, timeout
             request.method,
             base_url + request.path,
             params=dict(request.params),
-            headers=dict(request.headers),
             timeout=timeout,
             allow_redirects=False,
             stream=True,
@@ -146,7 +145,6 @@ async def asend(
             request.method,
             base_url + request.path,
             params=dict(request.params),
-            headers=dict(request.headers),
             timeout=client_timeout,
             allow_redirects=False,
             **_body_kwargs(request),
