@@ -43,10 +43,12 @@ class RequestFailed(Exception):
 
 
 def _secret_values(request: HttpRequest) -> Iterator[str]:
-    for fields in (request.params, request.json or {}, request.form or {}):
+    for fields in (request.params, request.json or {}, request.form or {}, request.headers):
         for name, value in fields.items():
             if name in request.secret_fields and value:
                 yield str(value)
+                # A header's credential follows its scheme ("Bearer <token>").
+                yield from str(value).split()[1:]
 
 
 def redact(text: str, request: HttpRequest) -> str:
@@ -121,6 +123,7 @@ def send(session: requests.Session, base_url: str, request: HttpRequest, timeout
             timeout=timeout,
             allow_redirects=False,
             stream=True,
+            headers=dict(request.headers),
             **_body_kwargs(request),
         )
         with response:
@@ -147,6 +150,7 @@ async def asend(
             params=dict(request.params),
             timeout=client_timeout,
             allow_redirects=False,
+            headers=dict(request.headers),
             **_body_kwargs(request),
         ) as response:
             body = bytearray()

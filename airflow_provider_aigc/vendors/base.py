@@ -20,7 +20,8 @@ class HttpRequest:
     """One call to make, relative to the connection's base URL.
 
     ``path`` starts with "/" and is appended to the base URL as is. At most one of ``json`` and
-    ``form`` is set. ``secret_params`` names query/body fields whose values are credentials, so
+    ``form`` is set. ``headers`` are sent besides the transport's own (``Authorization``, say).
+    ``secret_fields`` names query/body fields and headers whose values are credentials, so
     transports can keep them out of logs and error messages.
     """
 
@@ -30,6 +31,7 @@ class HttpRequest:
     json: Mapping[str, Any] | None = None
     form: Mapping[str, str] | None = None
     secret_fields: frozenset[str] = frozenset()
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -30,3 +30,14 @@ def test_redact_covers_body_fields() -> None:
         "POST", "/ai/draw/query", form={"appId": "app", "sign": "f" * 64}, secret_fields=frozenset({"sign"})
     )
     assert redact(f"failed with sign={'f' * 64}", request) == "failed with sign=***"
+
+
+def test_redact_covers_secret_headers_and_the_token_after_their_scheme() -> None:
+    request = HttpRequest(
+        "GET",
+        "/paas/v4/async-result/1",
+        headers={"Authorization": "Bearer id.s3cret", "Accept-Language": "en-US,en"},
+        secret_fields=frozenset({"Authorization"}),
+    )
+    assert redact("sent Bearer id.s3cret; token id.s3cret", request) == "sent ***; token ***"
+    assert describe(request) == "GET /paas/v4/async-result/1"
