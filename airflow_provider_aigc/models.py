@@ -11,7 +11,10 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
-OutputKind = Literal["image", "text", "video"]
+OutputKind = Literal["image", "text", "video", "cover"]
+# Every kind but text is fetched from a URL: "video" is a generated clip, "cover" its preview image.
+OUTPUT_KINDS: tuple[OutputKind, ...] = ("image", "text", "video", "cover")
+URL_KINDS: frozenset[str] = frozenset({"image", "video", "cover"})
 
 
 class JobState(str, Enum):
@@ -50,8 +53,8 @@ def _read(cls: type, data: dict[str, Any]) -> dict[str, Any]:
 
 def _kind(cls: type, data: dict[str, Any]) -> OutputKind:
     kind: OutputKind = data["kind"]
-    if kind not in ("image", "text", "video"):
-        raise ValueError(f"{cls.__name__} kind must be 'image', 'text' or 'video', got {kind!r}")
+    if kind not in OUTPUT_KINDS:
+        raise ValueError(f"{cls.__name__} kind must be one of {', '.join(OUTPUT_KINDS)}, got {kind!r}")
     return kind
 
 
@@ -83,10 +86,11 @@ class JobRef:
 
 @dataclass(frozen=True)
 class Output:
-    """One generated artefact: an image or video URL (with its expiry and moderation verdict) or a
-    text. ``failure`` is set (and ``url`` None) for an artefact the vendor reported it could not
-    produce inside a finished job (DashScope's per-image ``{code, message}``): the archive lists
-    it as skipped with that reason."""
+    """One generated artefact: a URL (an image, a video or a video's cover, with its expiry and
+    moderation verdict) or a text. A video and its cover are two outputs with their own indices.
+    ``failure`` is set (and ``url`` None) for an artefact the vendor reported it could not produce
+    inside a finished job (DashScope's per-image ``{code, message}``): the archive lists it as
+    skipped with that reason."""
 
     index: int
     kind: OutputKind

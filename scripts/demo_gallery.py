@@ -1,7 +1,9 @@
 """Render verified archives as one static HTML page.
 
 Prompts and generated texts come from users and vendors, so every value is HTML-escaped. Where the
-images come from is the caller's choice: keys relative to the page in S3, data URIs in a local file.
+images and videos come from is the caller's choice: keys relative to the page in S3, data URIs in a
+local file. A video plays in a ``<video>`` element whose poster is its cover (the output right after
+it, the layout video outputs use).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ h2 { font-size: 1.1rem; margin: 0 0 .5rem; }
 .billed { font-size: .9rem; }
 .images { display: flex; flex-wrap: wrap; gap: 1rem; }
 figure { margin: 0; }
-img { width: 256px; height: auto; border: 1px solid #ccc; }
+img, video { width: 256px; height: auto; border: 1px solid #ccc; }
 figcaption { font-size: .8rem; color: #555; }
 pre { white-space: pre-wrap; background: #f4f4f4; padding: 1rem; }
 """.strip()
@@ -38,7 +40,7 @@ def relative_source(job: ArchivedJob, item: ArchivedFile) -> str:
 
 
 def data_uri_source(job: ArchivedJob, item: ArchivedFile) -> str:
-    """The image inlined, so a local page needs no other file."""
+    """The image or video inlined, so a local page needs no other file."""
     return f"data:{item.content_type};base64,{base64.b64encode(item.body).decode('ascii')}"
 
 
@@ -80,6 +82,12 @@ def total_billed(jobs: Sequence[ArchivedJob]) -> str:
 
 def _render_job(job: ArchivedJob, image_source: ImageSource) -> str:
     images = [_render_image(job, item, image_source) for item in job.files if item.kind == "image"]
+    covers = {item.index: item for item in job.files if item.kind == "cover"}
+    videos = [
+        _render_video(job, item, covers.get(item.index + 1), image_source)
+        for item in job.files
+        if item.kind == "video"
+    ]
     texts = [
         f"<pre>{escape(item.body.decode('utf-8', errors='replace'))}</pre>"
         for item in job.files
@@ -95,8 +103,8 @@ def _render_job(job: ArchivedJob, image_source: ImageSource) -> str:
         f'<p class="billed" title="{escape(str(job.manifest.get("billing_basis") or ""))}">'
         f"{escape(billed(job))}</p>",
     ]
-    if images:
-        parts.append('<div class="images">\n' + "\n".join(images) + "\n</div>")
+    if images or videos:
+        parts.append('<div class="images">\n' + "\n".join([*videos, *images]) + "\n</div>")
     parts.extend(texts)
     parts.append("</section>")
     return "\n".join(parts)
@@ -106,5 +114,18 @@ def _render_image(job: ArchivedJob, item: ArchivedFile, image_source: ImageSourc
     caption = f"{item.name} · {item.size:,} bytes · sha256 {item.sha256[:12]}…"
     return (
         f'<figure><img src="{escape(image_source(job, item))}" alt="{escape(job.prompt)}" loading="lazy">'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )
+
+
+def _render_video(
+    job: ArchivedJob, item: ArchivedFile, cover: ArchivedFile | None, source: ImageSource
+) -> str:
+    """A playable ``<video>`` with its cover as the poster (shown before it plays)."""
+    caption = f"{item.name} · {item.size:,} bytes · sha256 {item.sha256[:12]}…"
+    poster = f' poster="{escape(source(job, cover))}"' if cover is not None else ""
+    return (
+        f'<figure><video controls preload="metadata"{poster} title="{escape(job.prompt)}">'
+        f'<source src="{escape(source(job, item))}" type="{escape(item.content_type)}"></video>'
         f"<figcaption>{escape(caption)}</figcaption></figure>"
     )

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 def oversize_error(what: str, limit: int) -> AigcInvalidRequestError:
     """The error for a body larger than the cap (declared up front or counted while streaming)."""
     return AigcInvalidRequestError(
-        f"{what} is larger than max_object_bytes={limit} bytes; nothing was stored. "
-        "Raise max_object_bytes if outputs this large are expected."
+        f"{what} is larger than its cap of {limit} bytes; nothing was stored. Raise max_object_bytes"
+        " (images, covers, texts) or max_video_bytes (videos) if outputs this large are expected."
     )
 
 

@@ -1,12 +1,12 @@
 """Copy a finished job's outputs into S3, streaming, then write the manifest.
 
-Each image is streamed from its URL through a ``CappedBody``: a body of up to one 8 MiB part goes
-up in one ``PutObject`` with its sha256 as S3's checksum; a larger one through ``upload_fileobj``
-with a ``TransferConfig`` that holds at most a few parts in memory (boto3's defaults buffer up
-to ~80 MiB per upload from a stream). The first bytes are peeked before the upload starts, so the
-object gets its real ``Content-Type`` and extension. The outputs of a job are copied on up to
-``max_concurrency`` threads; if one fails the others are stopped, boto3 aborts their multipart
-uploads, what this run stored is deleted, and no manifest is written.
+Each image, video or cover is streamed from its URL through a ``CappedBody``: a body of up to one 8
+MiB part goes up in one ``PutObject`` with its sha256 as S3's checksum; a larger one (a video)
+through ``upload_fileobj`` with a ``TransferConfig`` that holds at most a few parts in memory
+(boto3's defaults buffer up to ~80 MiB per upload from a stream). The first bytes are peeked before
+the upload starts, so the object gets its real ``Content-Type`` and extension. The outputs of a job
+are copied on up to ``max_concurrency`` threads; if one fails the others are stopped, boto3 aborts
+their multipart uploads, what this run stored is deleted, and no manifest is written.
 
 Re-archiving is transactional: while a readable manifest exists, a run writes only under its own
 ``{job directory}/run-.../`` keys, commits by writing the manifest, then deletes the old objects
@@ -45,7 +45,7 @@ from airflow_provider_aigc.archive.manifest import (
 from airflow_provider_aigc.archive.output_url import parse_output_url
 from airflow_provider_aigc.archive.sniff import SNIFF_BYTES, TEXT, MediaType, sniff
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError, AigcServerError
-from airflow_provider_aigc.models import ArchivedObject, JobStatus, Output, utc_now_iso
+from airflow_provider_aigc.models import URL_KINDS, ArchivedObject, JobStatus, Output, utc_now_iso
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -61,6 +61,9 @@ IN_MEMORY_PARTS = 2
 UPLOAD_THREADS = 2
 BLOCKED = "block"
 METADATA_VALUE_CHARS = 256
+DEFAULT_MAX_OBJECT_BYTES = 50 * MiB
+# A 10 s 4K clip is hundreds of MiB; streamed in parts, its size costs no memory.
+DEFAULT_MAX_VIDEO_BYTES = 4 * 1024 * MiB
 
 
 def transfer_config() -> TransferConfig:
@@ -144,7 +147,8 @@ class ArchiveCopier:
     :param policy: which output URLs may be fetched.
     :param key_template: the key layout (validated by ``keys.validate_key_template``).
     :param max_concurrency: outputs of one job copied at the same time.
-    :param max_object_bytes: the largest object accepted; larger bodies abort the upload.
+    :param max_object_bytes: the largest image, cover or text accepted; larger bodies abort the upload.
+    :param max_video_bytes: the largest video accepted.
     :param skip_blocked: skip outputs the vendor's moderation marked "block".
     :param replace: copy again even when a complete manifest exists.
     :param timeout: seconds to wait for a connection, and between bytes of an answer.
@@ -160,7 +164,8 @@ class ArchiveCopier:
         policy: UrlPolicy,
         key_template: str = DEFAULT_KEY_TEMPLATE,
         max_concurrency: int = 4,
-        max_object_bytes: int = 50 * MiB,
+        max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+        max_video_bytes: int = DEFAULT_MAX_VIDEO_BYTES,
         skip_blocked: bool = True,
         replace: bool = False,
         timeout: float = 60.0,
@@ -173,6 +178,7 @@ class ArchiveCopier:
         self._key_template = key_template
         self._max_concurrency = max_concurrency
         self._max_object_bytes = max_object_bytes
+        self._max_video_bytes = max_video_bytes
         self._skip_blocked = skip_blocked
         self._replace = replace
         self._timeout = timeout
@@ -330,8 +336,8 @@ class ArchiveCopier:
                 reason = "blocked by the vendor's moderation (moderation='block'); skip_blocked=True"
                 log.info("Skipping %s: %s", describe(job, output), reason)
                 skipped.append(SkippedOutput(output.index, output.kind, reason))
-            elif (output.text if output.kind == "text" else output.url) is None:
-                field = "text" if output.kind == "text" else "url"
+            elif (output.url if output.kind in URL_KINDS else output.text) is None:
+                field = "url" if output.kind in URL_KINDS else "text"
                 raise AigcInvalidRequestError(f"{describe(job, output)} has no {field}; nothing to archive")
             else:
                 to_copy.append(output)
@@ -419,19 +425,20 @@ class ArchiveCopier:
     ) -> ArchivedObject:
         what = describe(job, output)
         create_only = run.create_only and not staged
+        limit = self._max_video_bytes if output.kind == "video" else self._max_object_bytes
         if output.kind == "text":
             text = (output.text or "").encode("utf-8")
-            body = CappedBody(iter([text]), limit=self._max_object_bytes, what=what, cancelled=stop)
+            body = CappedBody(iter([text]), limit=limit, what=what, cancelled=stop)
             key = run.key(output.index, TEXT.extension, staged=staged)
             return self._store(body, TEXT, job, output, key, run, None, create_only=create_only)
         url = parse_output_url(output.url or "")
         hint = gone_hint(job.vendor, self._output_ttl_seconds)
-        with fetcher.open(url, what=what, max_bytes=self._max_object_bytes, gone_hint=hint) as response:
+        with fetcher.open(url, what=what, max_bytes=limit, gone_hint=hint) as response:
             chunks = fetcher.iter_body(response, what)
-            body = CappedBody(chunks, limit=self._max_object_bytes, what=what, cancelled=stop)
+            body = CappedBody(chunks, limit=limit, what=what, cancelled=stop)
             head = body.peek(SNIFF_BYTES)
             if not head:
-                # A 200 with no bytes is not the image: storing it would list a lost output as archived.
+                # A 200 with no bytes is not the output: storing it would list a lost output as archived.
                 raise AigcServerError(
                     f"{what}: {url.public} answered with an empty body; a task retry may succeed"
                 )

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from airflow_provider_aigc.archive.copier import ArchiveResult
     from airflow_provider_aigc.hooks.connection import OutputPolicy
 
+# Also in archive/copier.py, which DAG parsing must not import (it loads boto3).
 DEFAULT_MAX_OBJECT_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_VIDEO_BYTES = 4 * 1024 * 1024 * 1024
 # Where a Jinja expression, statement or comment starts in a templated field.
 _JINJA_START = re.compile(r"\{[{%#]")
 
@@ -63,8 +65,11 @@ def _as_list(outlets: Any) -> list[Any]:
 class AigcArchiveToS3Operator(BaseOperator):
     """Stream every output of a finished AIGC job into S3, then write ``manifest.json``.
 
-    Images are streamed from the vendor's URLs into S3 (never held whole in memory), with sha256,
-    size and the content type read from the bytes; text outputs (news) become ``.txt`` objects.
+    Images, videos and their covers are streamed from the vendor's URLs into S3 (never held whole
+    in memory: a large video goes up as a multipart upload a few parts at a time), with sha256,
+    size and the content type read from the bytes (``.mp4`` for an MP4 video); text outputs
+    (news) become ``.txt`` objects. The manifest lists each object's ``kind`` (``image``,
+    ``video``, ``cover``, ``text``).
     Objects land at ``{prefix}/{vendor}/{app}/{job_id}/{index}.{ext}`` (see ``key_template``), and
     ``manifest.json`` is written beside them last, so its presence means the archive is complete.
     Re-running the task is idempotent: a complete archive whose objects still hold their recorded
@@ -95,8 +100,10 @@ class AigcArchiveToS3Operator(BaseOperator):
         have ``{job_id}`` in its directory part and ``{index}`` in its file name. The manifest
         goes in the same directory. Default ``{prefix}/{vendor}/{app}/{job_id}/{index}.{ext}``.
     :param max_concurrency: How many outputs of the job are copied at the same time.
-    :param max_object_bytes: The largest object accepted (default 50 MiB); a larger body aborts
-        its upload, leaving no partial object.
+    :param max_object_bytes: The largest image, cover or text accepted (default 50 MiB); a
+        larger body aborts its upload, leaving no partial object.
+    :param max_video_bytes: The largest video accepted (default 4 GiB); a larger body aborts its
+        upload, leaving no partial object.
     :param replace: Copy again even when a complete archive (manifest) already exists; the old
         archive stays valid until the new manifest is written.
     :param skip_blocked: Skip outputs the vendor's moderation marked ``block`` (they are listed
@@ -123,6 +130,7 @@ class AigcArchiveToS3Operator(BaseOperator):
         key_template: str | None = None,
         max_concurrency: int = 4,
         max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+        max_video_bytes: int = DEFAULT_MAX_VIDEO_BYTES,
         replace: bool = False,
         skip_blocked: bool = True,
         allow_private_output_hosts: bool | None = None,
@@ -132,8 +140,9 @@ class AigcArchiveToS3Operator(BaseOperator):
     ) -> None:
         if max_concurrency < 1:
             raise AigcInvalidRequestError(f"max_concurrency must be at least 1, got {max_concurrency}")
-        if max_object_bytes < 1:
-            raise AigcInvalidRequestError(f"max_object_bytes must be at least 1, got {max_object_bytes}")
+        for name, cap in (("max_object_bytes", max_object_bytes), ("max_video_bytes", max_video_bytes)):
+            if cap < 1:
+                raise AigcInvalidRequestError(f"{name} must be at least 1, got {cap}")
         if isinstance(allowed_output_hosts, str):
             raise AigcInvalidRequestError("allowed_output_hosts must be a list of host names, not a string")
         template = key_template or DEFAULT_KEY_TEMPLATE
@@ -151,6 +160,7 @@ class AigcArchiveToS3Operator(BaseOperator):
         self.aws_conn_id = aws_conn_id
         self.max_concurrency = max_concurrency
         self.max_object_bytes = max_object_bytes
+        self.max_video_bytes = max_video_bytes
         self.replace = replace
         self.skip_blocked = skip_blocked
         self.allow_private_output_hosts = allow_private_output_hosts
@@ -223,6 +233,7 @@ class AigcArchiveToS3Operator(BaseOperator):
             key_template=self.key_template,
             max_concurrency=self.max_concurrency,
             max_object_bytes=self.max_object_bytes,
+            max_video_bytes=self.max_video_bytes,
             skip_blocked=self.skip_blocked,
             replace=self.replace,
             timeout=self.download_timeout,

@@ -25,11 +25,14 @@ class PageParser(HTMLParser):
         super().__init__()
         self.tags: list[str] = []
         self.images: list[dict[str, str | None]] = []
+        self.media: dict[str, list[dict[str, str | None]]] = {}
         self.text: dict[str, list[str]] = {}
         self._open: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
+        if tag in ("video", "source"):
+            self.media.setdefault(tag, []).append(dict(attrs))
         if tag == "img":
             self.images.append(dict(attrs))
         else:
@@ -168,3 +171,26 @@ def test_one_section_per_job_in_order() -> None:
     page = parse(render_gallery("demo", [news_job(), image_job("山水")], relative_source))
     assert page.tags.count("section") == 2
     assert page.text["h2"] == ["zhipu / news_generate / 4567", "zhipu / cogview / 0123abcd"]
+
+
+def test_a_video_plays_with_its_cover_as_the_poster() -> None:
+    directory = "v/bigmodel/cogvideox/task-1"
+    mp4 = b"\x00\x00\x00\x18ftypisom fake video"
+    job = ArchivedJob(
+        bucket="aigc-archive",
+        manifest_key=f"{directory}/manifest.json",
+        manifest={"vendor": "bigmodel", "app": "cogvideox", "job_id": "task-1", "prompt": HOSTILE_PROMPT},
+        files=(
+            archived(f"{directory}/0.mp4", mp4, "video/mp4", "video", 0),
+            archived(f"{directory}/1.png", PNG, "image/png", "cover", 1),
+        ),
+    )
+    page = parse(render_gallery("demo", [job], relative_source))
+    assert page.media["video"] == [
+        {"controls": None, "preload": "metadata", "poster": "1.png", "title": HOSTILE_PROMPT}
+    ]
+    assert page.media["source"] == [{"src": "0.mp4", "type": "video/mp4"}]
+    assert page.images == []
+    inlined = parse(render_gallery("demo", [job], data_uri_source)).media
+    assert base64.b64decode(str(inlined["source"][0]["src"]).split(",", 1)[1]) == mp4
+    assert str(inlined["video"][0]["poster"]).startswith("data:image/png;base64,")

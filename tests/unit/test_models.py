@@ -21,7 +21,7 @@ optional_ints = st.none() | st.integers(min_value=0, max_value=10_000)
 outputs = st.builds(
     Output,
     index=st.integers(min_value=0, max_value=100),
-    kind=st.sampled_from(["image", "text"]),
+    kind=st.sampled_from(["image", "text", "video", "cover"]),
     url=st.none() | texts,
     text=st.none() | texts,
     width=optional_ints,

@@ -25,6 +25,7 @@ PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
 WEBP_HEAD = b"RIFF\x24\x00\x00\x00WEBPVP8 "
 GIF_HEAD = b"GIF89a\x01\x00\x01\x00"
+MP4_HEAD = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
 
 
 def pattern(size: int) -> Iterator[bytes]:

@@ -19,7 +19,16 @@ from airflow_provider_aigc.exceptions import (
 )
 from airflow_provider_aigc.models import Output
 from tests.unit.archive.jobs import image, succeeded
-from tests.unit.archive.origin import GIF_HEAD, JPEG_HEAD, PNG_HEAD, WEBP_HEAD, Origin, Route, pattern_sha256
+from tests.unit.archive.origin import (
+    GIF_HEAD,
+    JPEG_HEAD,
+    MP4_HEAD,
+    PNG_HEAD,
+    WEBP_HEAD,
+    Origin,
+    Route,
+    pattern_sha256,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -278,7 +287,7 @@ def test_declared_size_over_the_cap_stores_nothing(
     origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str
 ) -> None:
     url = origin.route("/big.png", Route(head=PNG_HEAD, size=3 * MiB))
-    with pytest.raises(AigcInvalidRequestError, match=f"max_object_bytes={2 * MiB}"):
+    with pytest.raises(AigcInvalidRequestError, match=f"its cap of {2 * MiB} bytes"):
         make_copier(max_object_bytes=2 * MiB).archive(succeeded(image(0, url)))
     assert keys_in(s3, bucket) == []
 
@@ -288,7 +297,7 @@ def test_endless_body_is_cut_at_the_cap_and_its_multipart_upload_aborted(
 ) -> None:
     # The cap is above the 8 MiB multipart threshold, so parts were uploaded before the cap hit.
     url = origin.route("/endless", Route(endless=True))
-    with pytest.raises(AigcInvalidRequestError, match=f"max_object_bytes={20 * MiB}"):
+    with pytest.raises(AigcInvalidRequestError, match=f"its cap of {20 * MiB} bytes"):
         make_copier(max_object_bytes=20 * MiB).archive(succeeded(image(0, url)))
     assert keys_in(s3, bucket) == []
     assert open_multipart_uploads(s3, bucket) == []
@@ -395,3 +404,34 @@ def test_bounded_memory_for_a_large_object(origin: Origin, s3: Any, bucket: str)
     assert report["size"] == size
     assert report["sha256"] == pattern_sha256(size)
     assert report["rss_growth_bytes"] < 64 * MiB
+
+
+def test_a_video_and_its_cover_are_archived_with_their_kinds_and_types(
+    origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str
+) -> None:
+    """A video larger than one part goes up as a multipart upload; the manifest names its kind."""
+    size = 9 * MiB  # above the 8 MiB part size
+    video = origin.route("/clip", Route(head=MP4_HEAD, size=size, content_type="application/octet-stream"))
+    cover = origin.route("/cover", Route(head=PNG_HEAD, size=100))
+    job = succeeded(Output(index=0, kind="video", url=video), Output(index=1, kind="cover", url=cover))
+    result = make_copier(max_object_bytes=1 * MiB).archive(job)
+
+    assert [(o.key.rsplit("/", 1)[1], o.kind, o.content_type) for o in result.objects] == [
+        ("0.mp4", "video", "video/mp4"),
+        ("1.png", "cover", "image/png"),
+    ]
+    stored = read(s3, bucket, result.objects[0].key)
+    assert len(stored) == result.objects[0].size == len(MP4_HEAD) + size
+    assert hashlib.sha256(stored).hexdigest() == result.objects[0].sha256
+    assert s3.client.head_object(Bucket=bucket, Key=result.objects[0].key)["ContentType"] == "video/mp4"
+    assert [(o["kind"], o["sha256"]) for o in manifest_of(s3, bucket)["objects"]] == [
+        ("video", result.objects[0].sha256),
+        ("cover", result.objects[1].sha256),
+    ]
+
+
+def test_videos_have_their_own_cap(origin: Origin, make_copier: MakeCopier, s3: Any, bucket: str) -> None:
+    video = origin.route("/clip", Route(head=MP4_HEAD, size=3 * MiB))
+    with pytest.raises(AigcInvalidRequestError, match=f"its cap of {2 * MiB} bytes"):
+        make_copier(max_video_bytes=2 * MiB).archive(succeeded(Output(index=0, kind="video", url=video)))
+    assert keys_in(s3, bucket) == []
