@@ -18,9 +18,10 @@ from aiohttp import web
 
 from airflow_provider_aigc.simulator.bodies import BadBody, read_fields
 from airflow_provider_aigc.simulator.credentials import DEMO_CREDENTIALS
-from airflow_provider_aigc.simulator.downloads import origin, serve_image
+from airflow_provider_aigc.simulator.downloads import origin, serve_file, serve_image
 from airflow_provider_aigc.simulator.faults import before, fire, injected_code, json_response
 from airflow_provider_aigc.simulator.jobs import Job, Outcome, Phase
+from airflow_provider_aigc.simulator.mp4 import Mp4Video
 from airflow_provider_aigc.simulator.state import STATE, SimState
 
 VENDOR = "dashscope"
@@ -502,6 +503,21 @@ async def download_image(request: web.Request) -> web.StreamResponse:
     return await serve_image(request, state, VENDOR, task, int(index), signed=signed, expires_at=expires_at)
 
 
+async def download_video(request: web.Request) -> web.StreamResponse:
+    """The task's MP4 (a small real H.264 movie, padded to ``image_bytes`` when that is set)."""
+    state = request.app[STATE]
+    task = request.match_info["task"]
+    signed, expires_at = _verified(request, state, VIDEO_PATH.format(task=task, index=0))
+
+    def video() -> Mp4Video | None:
+        job = state.jobs.get(VENDOR, task)
+        if job is None or job.app != "wan_video":
+            return None
+        return Mp4Video(f"{VENDOR}:{task}".encode(), job.image_bytes)
+
+    return await serve_file(request, state, VENDOR, video, "video/mp4", signed=signed, expires_at=expires_at)
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.post(f"{API}/services/aigc/text2image/image-synthesis", create_image_synthesis),
@@ -511,4 +527,5 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{API}/tasks/{{task}}", query),
         web.post(f"{API}/tasks/{{task}}/cancel", cancel),
         web.get(r"/dashscope-result/{task}/{index:\d+}.png", download_image),
+        web.get(r"/dashscope-result/{task}/0.mp4", download_video),
     ]

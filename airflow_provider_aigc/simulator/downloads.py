@@ -1,9 +1,9 @@
-"""Image downloads: signature and expiry checks, then a PNG streamed piece by piece."""
+"""Downloads: signature and expiry checks, then a PNG (or a video's MP4) streamed piece by piece."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
@@ -11,7 +11,19 @@ from airflow_provider_aigc.simulator.faults import before, fire
 from airflow_provider_aigc.simulator.png import PngImage
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from airflow_provider_aigc.simulator.state import SimState
+
+
+class Body(Protocol):
+    """A generated file: its size, its pieces, and a start that never ends (for size caps)."""
+
+    size: int
+
+    def pieces(self) -> Iterator[bytes]: ...
+
+    def endless(self) -> Iterator[bytes]: ...
 
 
 def origin(request: web.Request) -> str:
@@ -44,6 +56,28 @@ async def serve_image(
     expires_at: float,
 ) -> web.StreamResponse:
     """Answer one image URL whose signature check gave ``signed`` and whose expiry is ``expires_at``."""
+
+    def image() -> PngImage | None:
+        job = state.jobs.get(vendor, job_id)
+        if job is None or index >= len(job.images):
+            return None
+        width, height = job.images[index]
+        return PngImage(width, height, f"{vendor}:{job_id}:{index}".encode(), job.image_bytes)
+
+    return await serve_file(request, state, vendor, image, "image/png", signed=signed, expires_at=expires_at)
+
+
+async def serve_file(
+    request: web.Request,
+    state: SimState,
+    vendor: str,
+    make: Callable[[], Body | None],
+    content_type: str,
+    *,
+    signed: bool,
+    expires_at: float,
+) -> web.StreamResponse:
+    """Answer a signed, expiring file URL with the body ``make`` builds (None: no such file)."""
     early = await before(state, vendor, "download")
     if early is not None:
         return early
@@ -52,12 +86,10 @@ async def serve_image(
     if state.now() >= expires_at:
         expired = datetime.fromtimestamp(expires_at, timezone.utc).isoformat(timespec="seconds")
         return web.Response(status=403, text=f"AccessDenied: URL expired at {expired}")
-    job = state.jobs.get(vendor, job_id)
-    if job is None or index >= len(job.images):
+    image = make()
+    if image is None:
         return web.Response(status=404, text="NoSuchKey")
-    width, height = job.images[index]
-    image = PngImage(width, height, f"{vendor}:{job_id}:{index}".encode(), job.image_bytes)
-    response = web.StreamResponse(headers={"Content-Type": "image/png"})
+    response = web.StreamResponse(headers={"Content-Type": content_type})
     if request.method == "HEAD":
         response.content_length = image.size
         await response.prepare(request)

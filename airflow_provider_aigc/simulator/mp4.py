@@ -13,10 +13,11 @@ import hashlib
 import struct
 from typing import TYPE_CHECKING
 
+from airflow_provider_aigc.simulator.padding import padding
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-PIECE = 256 * 1024
 BOX_HEADER = 8
 MAX_BOX_BYTES = 2**32 - 1
 MB = 16  # a macroblock is 16x16 luma samples
@@ -212,9 +213,9 @@ class Mp4Video:
             yield self.head
             return
         yield self.head + struct.pack(">I", BOX_HEADER + self.pad) + b"free"
-        block = (self.seed * (PIECE // len(self.seed)))[:PIECE]
-        remaining = self.pad
-        while remaining > 0:
-            piece = block if remaining >= PIECE else block[:remaining]
-            remaining -= len(piece)
-            yield piece
+        yield from padding(self.seed, self.pad)
+
+    def endless(self) -> Iterator[bytes]:
+        """The movie and a ``free`` box that never ends: for testing size caps."""
+        yield self.head + struct.pack(">I", MAX_BOX_BYTES) + b"free"
+        yield from padding(self.seed, None)

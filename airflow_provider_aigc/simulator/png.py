@@ -14,10 +14,11 @@ import struct
 import zlib
 from typing import TYPE_CHECKING
 
+from airflow_provider_aigc.simulator.padding import padding
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-PIECE = 256 * 1024
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PAD_TYPE = b"paDd"
 CHUNK_OVERHEAD = 12  # length + type + CRC
@@ -73,7 +74,7 @@ class PngImage:
             return
         yield self.head + struct.pack(">I", self.pad) + PAD_TYPE
         crc = zlib.crc32(PAD_TYPE)
-        for data in self._padding(self.pad):
+        for data in padding(self.seed, self.pad):
             crc = zlib.crc32(data, crc)
             yield data
         yield struct.pack(">I", crc) + IEND
@@ -81,13 +82,4 @@ class PngImage:
     def endless(self) -> Iterator[bytes]:
         """A valid PNG start whose padding chunk never ends: for testing size caps."""
         yield self.head + struct.pack(">I", MAX_CHUNK_DATA) + PAD_TYPE
-        yield from self._padding(None)
-
-    def _padding(self, total: int | None) -> Iterator[bytes]:
-        block = (self.seed * (PIECE // len(self.seed)))[:PIECE]
-        remaining = total
-        while remaining is None or remaining > 0:
-            piece = block if remaining is None or remaining >= PIECE else block[:remaining]
-            if remaining is not None:
-                remaining -= len(piece)
-            yield piece
+        yield from padding(self.seed, None)

@@ -138,6 +138,9 @@ def test_video_task_answers_a_video_url_and_its_seconds(sim: Sim) -> None:
 
     assert ".mp4?Expires=" in answer["output"]["video_url"]
     assert answer["usage"] == {"video_duration": 10, "video_ratio": "832*480", "video_count": 1}
+    video = sim.http.get(answer["output"]["video_url"], timeout=30)
+    assert video.headers["Content-Type"] == "video/mp4"
+    assert video.content[4:8] == b"ftyp"
 
 
 @pytest.mark.parametrize(
