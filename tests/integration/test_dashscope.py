@@ -84,6 +84,28 @@ def test_one_task_defers_and_archives_wan26_images(
     assert DEMO_KEY not in run.stdout + run.stderr
 
 
+def test_chain_archives_the_video_as_a_first_class_object(
+    airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server
+) -> None:
+    _wan_latency(sim, 2.0)
+    bucket = s3.make_bucket("wan-video")
+
+    run = airflow.run_dag("it_wan_video", dags_folder=DAGS, env={"AIGC_ARCHIVE_BUCKET": bucket})
+
+    assert run.returncode == 0, run.output_tail()
+    assert set(run.task_states().values()) == {"success"}
+    assert run.stdout.count(DEFERRED) == 1
+    status = run.xcom("wait")
+    assert [output["kind"] for output in status["outputs"]] == ["video"]
+    assert (status["billed_units"], status["billed_unit"]) == (10, "second")
+    (archived,) = read_archive(s3.client, bucket)  # sizes and sha256 checked against the manifest
+    (video,) = archived.files
+    assert video.key.endswith("/0.mp4")
+    assert video.content_type == "video/mp4"
+    assert [item["kind"] for item in archived.manifest["objects"]] == ["video"]
+    assert archived.manifest["billed_unit"] == "second"
+
+
 def test_a_lost_submit_answer_names_the_listed_candidate_and_is_never_resent(
     airflow: AirflowHarness, sim: SimulatorServer
 ) -> None:
