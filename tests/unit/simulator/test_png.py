@@ -4,7 +4,8 @@ import itertools
 
 import pytest
 
-from airflow_provider_aigc.simulator.png import PIECE, PngImage
+from airflow_provider_aigc.simulator.padding import PIECE
+from airflow_provider_aigc.simulator.png import PngImage
 from tests.unit.simulator.helpers import parse_png
 
 
