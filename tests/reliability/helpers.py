@@ -48,7 +48,12 @@ BAIDU = VendorCase("baidu", "txt2imgv2", "prompt", {"image_num": 2}, (4, 13, 15,
 JUMDATA = VendorCase(
     "jumdata", "ai_draw", "text", {"style": "古风", "resolution": "1024*1024", "num": 2}, (606, 609), ()
 )
-VENDORS = [ZHIPU, BAIDU, JUMDATA]
+# DashScope's codes are strings; the simulator's fault knobs pick them by number (docs/simulator.md).
+DASHSCOPE = VendorCase(
+    "dashscope", "wan_image", "prompt", {"model": "wan2.2-t2i-flash", "n": 2}, (429, 4291), (4001, 4031)
+)
+VENDORS = [ZHIPU, BAIDU, JUMDATA, DASHSCOPE]
+# The soak does not drive DashScope yet (its concurrency refusals need the capacity wait).
 ALL_APPS = [ZHIPU, ZHIPU_NEWS, BAIDU, JUMDATA]
 
 
