@@ -87,7 +87,10 @@ class JobRef:
 @dataclass(frozen=True)
 class Output:
     """One generated artefact: a URL (an image, a video or a video's cover, with its expiry and
-    moderation verdict) or a text. A video and its cover are two outputs with their own indices."""
+    moderation verdict) or a text. A video and its cover are two outputs with their own indices.
+    ``failure`` is set (and ``url`` None) for an artefact the vendor reported it could not produce
+    inside a finished job (DashScope's per-image ``{code, message}``): the archive lists it as
+    skipped with that reason."""
 
     index: int
     kind: OutputKind
@@ -97,6 +100,7 @@ class Output:
     height: int | None = None
     expires_at: str | None = None
     moderation: str | None = None
+    failure: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

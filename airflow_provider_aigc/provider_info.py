@@ -102,7 +102,7 @@ def provider_info() -> dict[str, Any]:
             {"integration-name": spec.integration, "python-modules": [spec.hook_class.rsplit(".", 1)[0]]}
             for spec in VENDORS.values()
         ],
-        "operators": [_modules(JOBS, "operators.submit", "operators.archive")],
+        "operators": [_modules(JOBS, "operators.submit", "operators.archive", "operators.dashscope")],
         "sensors": [_modules(JOBS, "sensors.job")],
         "triggers": [_modules(JOBS, "triggers.job")],
         "extra-links": [f"{PACKAGE}.operators.links.AigcManifestLink"],

@@ -328,7 +328,11 @@ class ArchiveCopier:
         to_copy: list[Output] = []
         skipped: list[SkippedOutput] = []
         for output in job.outputs:
-            if self._skip_blocked and output.moderation == BLOCKED:
+            if output.failure is not None:
+                reason = f"the vendor produced no file for it ({output.failure})"
+                log.info("Skipping %s: %s", describe(job, output), reason)
+                skipped.append(SkippedOutput(output.index, output.kind, reason))
+            elif self._skip_blocked and output.moderation == BLOCKED:
                 reason = "blocked by the vendor's moderation (moderation='block'); skip_blocked=True"
                 log.info("Skipping %s: %s", describe(job, output), reason)
                 skipped.append(SkippedOutput(output.index, output.kind, reason))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-VENDORS = ("zhipu", "baidu", "jumdata", "bigmodel")
+VENDORS = ("zhipu", "baidu", "jumdata", "bigmodel", "dashscope")
 APP_VENDOR = {
     "cogview": "zhipu",
     "news_generate": "zhipu",
@@ -20,12 +20,15 @@ APP_VENDOR = {
     "ai_draw": "jumdata",
     "glm_image": "bigmodel",
     "cogvideox": "bigmodel",
+    "wan_image": "dashscope",
+    "wan_video": "dashscope",
 }
 KINDS = {
     "zhipu": ("submit", "status", "download"),
     "baidu": ("token", "submit", "status", "download"),
     "jumdata": ("submit", "status", "download"),
     "bigmodel": ("submit", "status", "download"),
+    "dashscope": ("submit", "status", "download", "list", "cancel"),
 }
 # Which faults make sense where: (vendor or "*", kind) -> fault names.
 _API_FAULTS = ("slow", "http_5xx", "malformed", "rate_limit", "quota", "error")
@@ -38,6 +41,9 @@ FAULTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("jumdata", "submit"): _API_FAULTS,
     # accepted_5xx: the job is taken, then a gateway answers 5xx instead of the task id.
     ("bigmodel", "submit"): (*_API_FAULTS, "job_failure", "accepted_5xx"),
+    ("dashscope", "submit"): (*_API_FAULTS, "job_failure", "partial_failure"),
+    ("dashscope", "list"): _API_FAULTS,
+    ("dashscope", "cancel"): _API_FAULTS,
 }
 # Vendor codes a code-carrying fault may use; the first is the default.
 FAULT_CODES: dict[tuple[str, str], tuple[int, ...]] = {
@@ -48,6 +54,9 @@ FAULT_CODES: dict[tuple[str, str], tuple[int, ...]] = {
     ("jumdata", "rate_limit"): (609, 606),
     ("bigmodel", "rate_limit"): (1305, 1312, 1303),  # 1302 (concurrency): the `concurrency` knob
     ("bigmodel", "quota"): (1113, 1304, 1308),
+    # DashScope codes are strings: simulator/dashscope.py FAULT_CODES maps these numbers onto them.
+    ("dashscope", "rate_limit"): (429, 4291, 4292),
+    ("dashscope", "quota"): (4001, 4031),
 }
 CODE_FAULTS = ("rate_limit", "quota", "error")
 MAX_IMAGE_BYTES = 2**31
@@ -61,15 +70,18 @@ DEFAULT_LATENCY = {
     "ai_draw": 30.0,
     "glm_image": 20.0,
     "cogvideox": 120.0,
+    "wan_image": 60.0,
+    "wan_video": 180.0,
 }
-DEFAULT_CONCURRENCY = {"zhipu": 0, "baidu": 2, "jumdata": 0, "bigmodel": 0}
+DEFAULT_CONCURRENCY = {"zhipu": 0, "baidu": 2, "jumdata": 0, "bigmodel": 0, "dashscope": 5}
 # Submits per second per account (0 = unlimited): none of the seed documents gives a number.
-DEFAULT_SUBMIT_RATE = {"zhipu": 0.0, "baidu": 0.0, "jumdata": 0.0, "bigmodel": 0.0}
+DEFAULT_SUBMIT_RATE = {"zhipu": 0.0, "baidu": 0.0, "jumdata": 0.0, "bigmodel": 0.0, "dashscope": 0.0}
 DEFAULT_URL_TTL: dict[str, float | None] = {
     "zhipu": 86400.0,
     "baidu": 3600.0,
     "jumdata": None,
     "bigmodel": 30 * 86400.0,
+    "dashscope": 86400.0,
 }
 
 

@@ -16,12 +16,15 @@ DEMO_CREDENTIALS: dict[str, dict[str, str]] = {
     "baidu": {"api_key": "demo-baidu-api-key", "secret_key": "demo-baidu-secret-key"},
     "jumdata": {"app_id": "demo-jumdata-app-id", "app_secret": "demo-jumdata-app-secret"},
     "bigmodel": {"api_key": "demo-bigmodel-key-id.demo-bigmodel-key-secret"},
+    "dashscope": {"api_key": "sk-demo-dashscope-api-key"},
 }
 
 
 def connection_env(base_url: str, zhipu_url_ttl: float = 86400.0) -> dict[str, str]:
     """``AIRFLOW_CONN_*`` variables (JSON form) for the default connection of each vendor."""
-    zhipu, baidu, jumdata = (DEMO_CREDENTIALS[v] for v in ("zhipu", "baidu", "jumdata"))
+    zhipu, baidu, jumdata, dashscope = (
+        DEMO_CREDENTIALS[v] for v in ("zhipu", "baidu", "jumdata", "dashscope")
+    )
     private = {"allow_private_output_hosts": True}
     connections: dict[str, dict[str, Any]] = {
         "aigc_zhipu": {
@@ -52,6 +55,7 @@ def connection_env(base_url: str, zhipu_url_ttl: float = 86400.0) -> dict[str, s
             "password": DEMO_CREDENTIALS["bigmodel"]["api_key"],
             "extra": private,
         },
+        "aigc_dashscope": {"host": f"{base_url}/api/v1", "password": dashscope["api_key"], "extra": private},
     }
     return {
         f"AIRFLOW_CONN_{conn_type.upper()}_DEFAULT": json.dumps(

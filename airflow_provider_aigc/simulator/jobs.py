@@ -19,7 +19,7 @@ class Outcome(str, Enum):
 
     SUCCESS = "success"
     FAILED = "failed"  # the model failed (zhipu "failed", baidu sub tasks 201)
-    PARTIAL = "partial"  # baidu: the task succeeds, its last sub task fails with 201
+    PARTIAL = "partial"  # the task succeeds, its last image fails (baidu sub task 201, dashscope item)
     MODERATED = "moderated"  # baidu: text blocked, every sub task 501, visible at once
 
 
@@ -85,6 +85,10 @@ class JobStore:
 
     def get(self, vendor: str, job_id: str) -> Job | None:
         return self._jobs.get(vendor, {}).get(job_id)
+
+    def of(self, vendor: str) -> list[Job]:
+        """Every job of ``vendor`` (DashScope's task listing)."""
+        return list(self._jobs.get(vendor, {}).values())
 
     def __contains__(self, key: tuple[str, str]) -> bool:
         return self.get(*key) is not None

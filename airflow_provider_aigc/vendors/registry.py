@@ -6,7 +6,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_aigc.exceptions import AigcInvalidRequestError
-from airflow_provider_aigc.vendors import baidu, bigmodel, jumdata, zhipu
+from airflow_provider_aigc.vendors import baidu, bigmodel, dashscope, jumdata, zhipu
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from airflow_provider_aigc.vendors.spec import VendorSpec
 
 VENDORS: Mapping[str, VendorSpec[Any]] = MappingProxyType(
-    {spec.name: spec for spec in (zhipu.SPEC, baidu.SPEC, jumdata.SPEC, bigmodel.SPEC)}
+    {spec.name: spec for spec in (zhipu.SPEC, baidu.SPEC, jumdata.SPEC, bigmodel.SPEC, dashscope.SPEC)}
 )
 
 

@@ -53,8 +53,12 @@ BIGMODEL = VendorCase("bigmodel", "cogvideox", "prompt", {"duration": 5}, (1305,
 BIGMODEL_IMAGE = VendorCase(
     "bigmodel", "glm_image", "prompt", {"size": "1280x1280"}, (1305, 1312, 1303), (1304, 1308)
 )
-VENDORS = [ZHIPU, BAIDU, JUMDATA, BIGMODEL]
-ALL_APPS = [ZHIPU, ZHIPU_NEWS, BAIDU, JUMDATA, BIGMODEL, BIGMODEL_IMAGE]
+# DashScope's codes are strings; the simulator's fault knobs pick them by number (docs/simulator.md).
+DASHSCOPE = VendorCase(
+    "dashscope", "wan_image", "prompt", {"model": "wan2.2-t2i-flash", "n": 2}, (429, 4291), (4001, 4031)
+)
+VENDORS = [ZHIPU, BAIDU, JUMDATA, BIGMODEL, DASHSCOPE]
+ALL_APPS = [ZHIPU, ZHIPU_NEWS, BAIDU, JUMDATA, BIGMODEL, BIGMODEL_IMAGE, DASHSCOPE]
 
 
 class SleepRecorder:

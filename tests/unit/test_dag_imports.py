@@ -14,6 +14,7 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator
+from airflow_provider_aigc.operators.dashscope import WanImageToS3Operator, WanVideoToS3Operator
 from airflow_provider_aigc.operators.generate import (
     AigcGenerateToS3Operator,
     CogViewToS3Operator,
@@ -37,6 +38,8 @@ ONE_TASK_DAGS: dict[str, type[AigcGenerateToS3Operator]] = {
     "example_ernie_vilg": ErnieVilgToS3Operator,
     "example_jumdata": JumdataDrawToS3Operator,
     "example_glm_image": GlmImageToS3Operator,
+    "example_wan_image": WanImageToS3Operator,
+    "example_wan_video": WanVideoToS3Operator,
 }
 # ... and the three-task chain.
 CHAIN_DAGS: dict[str, type[AigcSubmitOperator]] = {
@@ -128,6 +131,8 @@ def test_every_dag_is_documented_and_tagged(dagbag: DagBag) -> None:
         ("example_jumdata", "s3://aigc-archive/jumdata"),
         ("example_glm_image", "s3://aigc-archive/glm-image"),
         ("example_cogvideox", "s3://aigc-archive/cogvideox"),
+        ("example_wan_image", "s3://aigc-archive/wan-image"),
+        ("example_wan_video", "s3://aigc-archive/wan-video"),
     ],
 )
 def test_archive_declares_its_s3_asset(dagbag: DagBag, dag_id: str, asset_uri: str) -> None:
@@ -167,6 +172,8 @@ def test_default_params_pass_vendor_validation(dagbag: DagBag) -> None:
     assert requests["example_jumdata"]["num"] == 2
     assert requests["example_glm_image"]["size"] == "1472x1088"
     assert requests["example_cogvideox"]["duration"] == 5
+    assert requests["example_wan_image"]["n"] == 2
+    assert requests["example_wan_video"]["duration"] == 5
 
 
 def test_human_review_gates_publishing_on_an_approval(dagbag: DagBag) -> None:

@@ -114,6 +114,7 @@ def test_relabels_the_credential_fields() -> None:
     )
     assert (labels["aigc_baidu"]["login"], labels["aigc_baidu"]["password"]) == ("API Key", "Secret Key")
     assert (labels["aigc_jumdata"]["login"], labels["aigc_jumdata"]["password"]) == ("appId", "appSecret")
+    assert labels["aigc_dashscope"]["password"] == "API Key"
 
 
 def test_integration_modules_are_listed_under_declared_integrations() -> None:
@@ -131,7 +132,9 @@ def test_integration_modules_are_listed_under_declared_integrations() -> None:
         "airflow_provider_aigc.hooks.baidu",
         "airflow_provider_aigc.hooks.jumdata",
         "airflow_provider_aigc.hooks.bigmodel",
+        "airflow_provider_aigc.hooks.dashscope",
         "airflow_provider_aigc.operators.submit",
+        "airflow_provider_aigc.operators.dashscope",
         "airflow_provider_aigc.operators.archive",
         "airflow_provider_aigc.sensors.job",
         "airflow_provider_aigc.triggers.job",

@@ -28,7 +28,7 @@ def test_hook_class_for_each_vendor(vendor: str, hook: type) -> None:
 def test_unknown_vendor_names_the_known_ones() -> None:
     with pytest.raises(
         AigcInvalidRequestError,
-        match="unknown vendor 'openai'; expected one of baidu, bigmodel, jumdata, zhipu",
+        match="unknown vendor 'openai'; expected one of baidu, bigmodel, dashscope, jumdata, zhipu",
     ):
         hook_class_for("openai")
 

@@ -4,6 +4,13 @@ from typing import TYPE_CHECKING
 
 import requests
 
+from airflow_provider_aigc.simulator.config import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_LATENCY,
+    DEFAULT_URL_TTL,
+    VENDORS,
+)
+
 if TYPE_CHECKING:
     from tests.unit.simulator.helpers import Sim
 
@@ -31,7 +38,7 @@ def test_stats_count_submissions_with_prompts_polls_and_requests(sim: Sim) -> No
     assert zhipu["active_jobs"] == 1
     assert zhipu["downloads"] == {"count": 0, "bytes": 0}
     assert zhipu["errors_injected"] == {"total": 0}
-    assert set(stats["vendors"]) == {"zhipu", "baidu", "jumdata", "bigmodel"}
+    assert set(stats["vendors"]) == set(VENDORS)
     assert stats["requests_total"] == 4  # submit, two polls, and this stats call
 
 
@@ -76,16 +83,9 @@ def test_reset_forgets_baidu_tokens(sim: Sim) -> None:
 def test_config_post_merges_and_returns_the_full_config(sim: Sim) -> None:
     config = sim.configure({"latency": {"cogview": 10}, "concurrency": {"baidu": 5}})
 
-    assert config["latency"] == {
-        "cogview": 10.0,
-        "news_generate": 2.0,
-        "txt2imgv2": 30.0,
-        "ai_draw": 30.0,
-        "glm_image": 20.0,
-        "cogvideox": 120.0,
-    }
-    assert config["concurrency"] == {"zhipu": 0, "baidu": 5, "jumdata": 0, "bigmodel": 0}
-    assert config["url_ttl"] == {"zhipu": 86400.0, "baidu": 3600.0, "jumdata": None, "bigmodel": 2592000.0}
+    assert config["latency"] == {**DEFAULT_LATENCY, "cogview": 10.0}
+    assert config["concurrency"] == {**DEFAULT_CONCURRENCY, "baidu": 5}
+    assert config["url_ttl"] == DEFAULT_URL_TTL
 
 
 def test_invalid_config_is_400_and_changes_nothing(sim: Sim) -> None:

@@ -22,6 +22,7 @@ def test_print_connections_prints_ready_to_use_json_connections(capsys: pytest.C
         "AIRFLOW_CONN_AIGC_BAIDU_DEFAULT",
         "AIRFLOW_CONN_AIGC_JUMDATA_DEFAULT",
         "AIRFLOW_CONN_AIGC_BIGMODEL_DEFAULT",
+        "AIRFLOW_CONN_AIGC_DASHSCOPE_DEFAULT",
     }
     zhipu = json.loads(env["AIRFLOW_CONN_AIGC_ZHIPU_DEFAULT"])
     assert zhipu["conn_type"] == "aigc_zhipu"
@@ -32,6 +33,11 @@ def test_print_connections_prints_ready_to_use_json_connections(capsys: pytest.C
     assert (baidu["login"], baidu["password"]) == ("demo-baidu-api-key", "demo-baidu-secret-key")
     jumdata = json.loads(env["AIRFLOW_CONN_AIGC_JUMDATA_DEFAULT"])
     assert (jumdata["login"], jumdata["password"]) == ("demo-jumdata-app-id", "demo-jumdata-app-secret")
+    dashscope = json.loads(env["AIRFLOW_CONN_AIGC_DASHSCOPE_DEFAULT"])
+    assert (dashscope["host"], dashscope["password"]) == (
+        "http://127.0.0.1:9001/api/v1",
+        "sk-demo-dashscope-api-key",
+    )
 
 
 def test_flags_override_the_config_file(tmp_path: Path) -> None:

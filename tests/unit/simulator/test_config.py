@@ -10,8 +10,16 @@ def test_defaults_follow_the_documents() -> None:
 
     assert config.latency_for("cogview") == 240
     assert config.latency_for("news_generate") == 2
-    assert config.concurrency == {"zhipu": 0, "baidu": 2, "jumdata": 0, "bigmodel": 0}
-    assert config.url_ttl == {"zhipu": 86400, "baidu": 3600, "jumdata": None, "bigmodel": 30 * 86400}
+    assert config.latency_for("wan_image") == 60
+    assert config.latency_for("wan_video") == 180
+    assert config.concurrency == {"zhipu": 0, "baidu": 2, "jumdata": 0, "bigmodel": 0, "dashscope": 5}
+    assert config.url_ttl == {
+        "zhipu": 86400,
+        "baidu": 3600,
+        "jumdata": None,
+        "bigmodel": 30 * 86400,
+        "dashscope": 86400,
+    }
     assert config.token_ttl == 2592000
 
 

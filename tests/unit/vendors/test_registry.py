@@ -65,7 +65,7 @@ def test_every_mapped_class_is_in_the_family() -> None:
 
 
 def test_each_spec_is_complete_and_registered_under_its_name() -> None:
-    assert sorted(VENDORS) == ["baidu", "bigmodel", "jumdata", "zhipu"]
+    assert sorted(VENDORS) == ["baidu", "bigmodel", "dashscope", "jumdata", "zhipu"]
     for name, spec in VENDORS.items():
         assert spec.name == name
         assert set(spec.poll_intervals) == spec.apps == set(spec.prompt_fields)

@@ -1,0 +1,124 @@
+"""DashScope Wan in real Airflow (``airflow dags test``) against the simulator over HTTP and a moto
+S3 server: the chain with a partially failed image task, the one-task operator deferring, and a
+submit whose answer was lost, reported with the task listing's candidate and never resent."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from demo_archive import read_archive
+
+if TYPE_CHECKING:
+    from tests.conftest import S3Server, SimulatorServer
+    from tests.integration.conftest import AirflowHarness
+
+pytestmark = pytest.mark.integration
+
+DAGS = Path(__file__).parent / "dags_dashscope"
+DEFERRED = "[DAG TEST] running trigger in line"
+DEMO_KEY = "sk-demo-dashscope-api-key"
+
+
+def _wan_latency(sim: SimulatorServer, seconds: float) -> None:
+    """Wan tasks take ``seconds`` of wall time whatever the simulator's speed: long enough to defer."""
+    speed = float(sim.config({})["speed"])
+    sim.config({"latency": {"wan_image": seconds * speed, "wan_video": seconds * speed}})
+
+
+def _dashscope(sim: SimulatorServer) -> dict[str, Any]:
+    stats: dict[str, Any] = sim.stats()["vendors"]["dashscope"]
+    return stats
+
+
+def test_chain_archives_a_partial_success_and_lists_the_failed_image(
+    airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server
+) -> None:
+    _wan_latency(sim, 2.0)
+    sim.config({"faults": {"dashscope": {"submit": {"partial_failure": {"next": 1}}}}})
+    bucket = s3.make_bucket("wan-chain")
+
+    run = airflow.run_dag("it_wan_chain", dags_folder=DAGS, env={"AIGC_ARCHIVE_BUCKET": bucket})
+
+    assert run.returncode == 0, run.output_tail()
+    assert set(run.task_states().values()) == {"success"}
+    assert run.stdout.count(DEFERRED) == 1
+    (job,) = _dashscope(sim)["submissions"]["jobs"]
+    ref, status = run.xcom("submit"), run.xcom("wait")
+    assert ref["request"] == {"model": "wan2.2-t2i-flash", "prompt": "荷塘月色", "size": "1024*1024", "n": 3}
+    assert status["job_id"] == ref["job_id"] == job["job_id"]
+    assert (status["billed_units"], status["billed_unit"]) == (2, "image")
+    (archived,) = read_archive(s3.client, bucket)
+    manifest = archived.manifest
+    assert [item.key.rsplit("/", 1)[1] for item in archived.files] == ["0.png", "1.png"]
+    assert [(item["index"], item["kind"]) for item in manifest["skipped"]] == [(2, "image")]
+    assert "DataInspectionFailed" in manifest["skipped"][0]["reason"]
+    assert (manifest["vendor"], manifest["app"], manifest["billed_units"]) == ("dashscope", "wan_image", 2)
+    assert "2 object(s) (0 reused), 1 skipped" in run.stdout  # how many of the images came back
+    assert _dashscope(sim)["downloads"]["count"] == 2
+    assert DEMO_KEY not in run.stdout + run.stderr
+
+
+def test_one_task_defers_and_archives_wan26_images(
+    airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server
+) -> None:
+    _wan_latency(sim, 2.0)
+    bucket = s3.make_bucket("wan-one-task")
+
+    run = airflow.run_dag("it_wan_one_task", dags_folder=DAGS, env={"AIGC_ARCHIVE_BUCKET": bucket})
+
+    assert run.returncode == 0, run.output_tail()
+    assert run.task_states() == {("generate", -1): "success"}
+    assert run.stdout.count(DEFERRED) == 1
+    (job,) = _dashscope(sim)["submissions"]["jobs"]
+    (archived,) = read_archive(s3.client, bucket)
+    assert archived.manifest["job_id"] == job["job_id"]
+    assert archived.manifest["request"]["model"] == "wan2.6-t2i"
+    assert [item.content_type for item in archived.files] == ["image/png", "image/png"]
+    assert archived.manifest["skipped"] == []
+    assert DEMO_KEY not in run.stdout + run.stderr
+
+
+def test_chain_archives_the_video_as_a_first_class_object(
+    airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server
+) -> None:
+    _wan_latency(sim, 2.0)
+    bucket = s3.make_bucket("wan-video")
+
+    run = airflow.run_dag("it_wan_video", dags_folder=DAGS, env={"AIGC_ARCHIVE_BUCKET": bucket})
+
+    assert run.returncode == 0, run.output_tail()
+    assert set(run.task_states().values()) == {"success"}
+    assert run.stdout.count(DEFERRED) == 1
+    status = run.xcom("wait")
+    assert [output["kind"] for output in status["outputs"]] == ["video"]
+    assert (status["billed_units"], status["billed_unit"]) == (10, "second")
+    (archived,) = read_archive(s3.client, bucket)  # sizes and sha256 checked against the manifest
+    (video,) = archived.files
+    assert video.key.endswith("/0.mp4")
+    assert video.content_type == "video/mp4"
+    assert [item["kind"] for item in archived.manifest["objects"]] == ["video"]
+    assert archived.manifest["billed_unit"] == "second"
+
+
+def test_a_lost_submit_answer_names_the_listed_candidate_and_is_never_resent(
+    airflow: AirflowHarness, sim: SimulatorServer
+) -> None:
+    # The task is created, then its answer is cut in half: the outcome is unknown to the client.
+    sim.config({"faults": {"dashscope": {"submit": {"malformed": {"next": 1}}}}})
+
+    run = airflow.run_dag("it_wan_unconfirmed", dags_folder=DAGS)
+
+    assert run.returncode != 0
+    assert run.task_states() == {("submit", -1): "failed"}
+    assert run.try_numbers() == {("submit", -1): 1}  # fail-fast: its retry was not used
+    (job,) = _dashscope(sim)["submissions"]["jobs"]  # bought once, never resent
+    output = run.stdout + run.stderr
+    assert "AigcSubmitUnconfirmedError" in output
+    assert f"{job['job_id']} (PENDING" in output
+    assert "evidence, not proof" in output
