@@ -24,6 +24,7 @@ import urllib.error
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from airflow_provider_aigc.simulator.process import LOOPBACK, free_port, stop, wait_until_up
 
@@ -119,6 +120,33 @@ class LiveAirflow(AirflowRest):
                 f"airflow dags test {dag_id} exited with rc {process.returncode}\n{_tail(log)}"
             )
         return ReviewedRun(run_id, request, answered, log.read_text(errors="replace"))
+
+    def finished_run(
+        self, dag_id: str, conf: Mapping[str, Any], log: Path, timeout: float = RUN_SECONDS
+    ) -> str:
+        """Run ``dag_id`` (no review) until ``airflow dags test`` exits, within ``timeout``; its
+        output. Fails at once, with the tail of ``log``, as ``reviewed_run`` does."""
+        deadline = time.monotonic() + timeout
+        process = self.dags_test(dag_id, conf, log)
+        try:
+            run_id = self._await_run_id(dag_id, process, deadline)
+            if run_id is not None:
+                self._await_exit(dag_id, run_id, process, deadline)
+        except (AssertionError, OSError) as error:
+            raise AssertionError(f"{error}\n{_tail(log)}") from None
+        finally:
+            stop(process)
+        return log.read_text(errors="replace")
+
+    def _await_run_id(self, dag_id: str, process: subprocess.Popen[bytes], deadline: float) -> str | None:
+        """The id of ``dag_id``'s run once the api-server sees it; None if the process ended first."""
+        while process.poll() is None:
+            runs = self.api("GET", f"/dags/{quote(dag_id)}/dagRuns")["dag_runs"]
+            if runs:
+                return str(runs[0]["dag_run_id"])
+            self._check_helpers(deadline, f"no run of {dag_id}")
+            time.sleep(POLL_SECONDS)
+        return None
 
     def _await_request(
         self, dag_id: str, process: subprocess.Popen[bytes], deadline: float
