@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 NAME = "batches"
 PROMPTS = 200
-QUICK_PROMPTS = 10  # the smoke run: about 5 minutes, most of it starting the deployment
+QUICK_PROMPTS = 10  # the smoke run: about 4 minutes, half of it starting the deployment
 LIMIT = 2  # Baidu's documented default concurrency, which VendorSpec.max_running_jobs also holds
 JOB_SECONDS = 3.0
 POLL_INTERVAL = 5.0  # ERNIE-ViLG's default poll interval
