@@ -141,7 +141,12 @@ class LiveAirflow(AirflowRest):
     def _await_run_id(self, dag_id: str, process: subprocess.Popen[bytes], deadline: float) -> str | None:
         """The id of ``dag_id``'s run once the api-server sees it; None if the process ended first."""
         while process.poll() is None:
-            runs = self.api("GET", f"/dags/{quote(dag_id)}/dagRuns")["dag_runs"]
+            try:
+                runs = self.api("GET", f"/dags/{quote(dag_id)}/dagRuns")["dag_runs"]
+            except urllib.error.HTTPError as error:
+                if error.code != 404:  # 404: the DAG is not parsed into the database yet
+                    raise
+                runs = []
             if runs:
                 return str(runs[0]["dag_run_id"])
             self._check_helpers(deadline, f"no run of {dag_id}")
