@@ -16,4 +16,5 @@ BENCHMARKS: dict[str, str] = {
     "import": "benchmarks.import_cost",
     "one_task": "benchmarks.one_task",
     "deployment": "benchmarks.deployment",
+    "batches": "benchmarks.batches",
 }

@@ -283,8 +283,7 @@ def sensor_states(deploy: Deployment, run_id: str, dag: str) -> dict[str, int]:
 
 def phase(deploy: Deployment, mode: str, jobs: int, idle: dict[str, float]) -> dict[str, Any]:
     """Run the batch once with the sensor in ``mode``; the raw figures of the phase."""
-    from tests.deploy.airflow_api import task_instances, trigger_run, wait_for_run
-    from tests.deploy.checks import check_archives, purchases
+    from tests.deploy.airflow_api import trigger_run, wait_for_run
 
     dag = dag_id(mode)
     triggerers = tuple(deploy[name].pid for name in TRIGGERER_NAMES)
@@ -312,9 +311,6 @@ def phase(deploy: Deployment, mode: str, jobs: int, idle: dict[str, float]) -> d
     if after.roots != before.roots:
         raise RuntimeError(f"{mode}: a worker or triggerer was restarted during the phase")
     seconds = after.at - before.at
-    archives = check_archives(deploy, run_id)
-    bought = purchases(deploy, run_id)
-    tries = task_instances(deploy, dag, run_id)
     triggerer_cpu = after.triggerer_cpu - before.triggerer_cpu
     steady = steady_window(triggered, jobs, POLL_INTERVAL)
     steady_runner = steady_window(ran, jobs, POLL_INTERVAL)
@@ -338,10 +334,25 @@ def phase(deploy: Deployment, mode: str, jobs: int, idle: dict[str, float]) -> d
         "steady_triggerer_cpu_s": steady[1] if steady else None,
         "steady_runner_s": steady_runner[0] if steady_runner else None,
         "steady_runner_cpu_s": steady_runner[1] if steady_runner else None,
+        **outcome(deploy, dag, run_id),
+    }
+
+
+def outcome(deploy: Deployment, dag: str, run_id: str) -> dict[str, Any]:
+    """What a finished run left: its archives in S3, its purchases per prompt, its task instances."""
+    from tests.deploy.airflow_api import task_instances
+    from tests.deploy.checks import check_archives, purchases
+
+    archives = check_archives(deploy, run_id)
+    bought = purchases(deploy, run_id)
+    tries = task_instances(deploy, dag, run_id)
+    return {
         "manifests": archives.manifests,
         "archive_problems": archives.problems[:5],
         "prompts_bought": len(bought),
+        "jobs_bought": sum(bought.values()),
         "max_purchases_per_prompt": max(bought.values(), default=0),
+        "task_instances": len(tries),
         "retried_tasks": sum(t.try_number > 1 for t in tries),
         "failed_tasks": [f"{t.task_id}[{t.map_index}]" for t in tries if t.state != "success"],
     }
@@ -381,7 +392,7 @@ def hold(deploy: Deployment, jobs: int, seconds: float) -> dict[str, Any]:
     The jobs outlast the deferral and the held window at the simulator, then finish and are archived.
     """
     from tests.deploy.airflow_api import trigger_run, wait_for_run
-    from tests.deploy.checks import check_archives, purchases, sim_call
+    from tests.deploy.checks import sim_call
 
     dag = dag_id(HOLD)
     triggerers = tuple(deploy[name].pid for name in TRIGGERER_NAMES)
@@ -405,16 +416,12 @@ def hold(deploy: Deployment, jobs: int, seconds: float) -> dict[str, Any]:
     after = window(deploy, seconds)
     if tuple(deploy[name].pid for name in TRIGGERER_NAMES) != triggerers:
         raise RuntimeError("hold: a triggerer was restarted during the phase")
-    archives = check_archives(deploy, run_id)
-    bought = purchases(deploy, run_id)
     return {
         "jobs": jobs,
         "state": state,
         "poll_interval_s": HOLD_POLL_INTERVAL,
         "windows": {"before": before, "held": held, "after": after},
-        "manifests": archives.manifests,
-        "archive_problems": archives.problems[:5],
-        "max_purchases_per_prompt": max(bought.values(), default=0),
+        **outcome(deploy, dag, run_id),
     }
 
 

@@ -8,14 +8,12 @@ user, so an answer is recorded under the user's name; without, it takes the all-
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    import subprocess
     from collections.abc import Mapping
 
 REQUEST_TIMEOUT_SECONDS = 60.0
@@ -56,19 +54,13 @@ class AirflowRest:
         with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
             return json.loads(response.read() or b"null")
 
-    def pending_hitl(self, dag_id: str, timeout: float, process: subprocess.Popen[bytes]) -> dict[str, Any]:
-        """The first human-in-the-loop request of ``dag_id`` still waiting for an answer, while
-        ``process`` (the run that asks) is alive."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            details = self.api("GET", f"/dags/{quote(dag_id)}/dagRuns/~/hitlDetails")["hitl_details"]
-            waiting = [detail for detail in details if not detail["response_received"]]
-            if waiting:
-                return dict(waiting[0])
-            if process.poll() is not None:
-                raise AssertionError(f"airflow dags test {dag_id} ended (rc {process.returncode}) unasked")
-            time.sleep(1)
-        raise AssertionError(f"no human-in-the-loop request from {dag_id} within {timeout:.0f} s")
+    def waiting_hitl(self, dag_id: str) -> list[dict[str, Any]]:
+        """The human-in-the-loop requests of ``dag_id`` still waiting for an answer."""
+        details = self.api("GET", f"/dags/{quote(dag_id)}/dagRuns/~/hitlDetails")["hitl_details"]
+        return [dict(detail) for detail in details if not detail["response_received"]]
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return str(self.api("GET", f"/dags/{quote(dag_id)}/dagRuns/{quote(run_id, safe='')}")["state"])
 
     def answer_hitl(self, detail: Mapping[str, Any], *options: str) -> dict[str, Any]:
         """Answer a request through ``PATCH .../taskInstances/{task}/{map_index}/hitlDetails``."""

@@ -91,10 +91,9 @@ class Reviewer(threading.Thread):
 
     def _pending_request(self) -> dict[str, Any] | None:
         while not self.stopped.is_set():
-            details = self.rest.api("GET", f"/dags/{REVIEW_DAG}/dagRuns/~/hitlDetails")["hitl_details"]
-            waiting = [detail for detail in details if not detail["response_received"]]
+            waiting = self.rest.waiting_hitl(REVIEW_DAG)
             if waiting:
-                return dict(waiting[0])
+                return waiting[0]
             time.sleep(POLL_SECONDS)
         return None
 

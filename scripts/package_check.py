@@ -27,6 +27,7 @@ from demo_services import Service, airflow_env, aws_connection, running_s3, star
 from airflow_provider_aigc import __version__
 from airflow_provider_aigc.simulator import connection_env
 from airflow_provider_aigc.simulator.process import LOOPBACK, free_port, simulator_argv
+from airflow_provider_aigc.vendors.registry import VENDORS
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / ".package"
@@ -154,7 +155,7 @@ def check_cli(python: Path, env: dict[str, str]) -> None:
         raise PackageCheckError(f"airflow providers list shows {provider['version']}, not {__version__}")
     hooks = {row["connection_type"] for row in airflow_json(python, env, "providers", "hooks")}
     widgets = {row["connection_parameter_name"] for row in airflow_json(python, env, "providers", "widgets")}
-    expected = {"aigc_zhipu", "aigc_baidu", "aigc_jumdata"}
+    expected = {f"aigc_{vendor}" for vendor in VENDORS}
     if not expected <= hooks:
         raise PackageCheckError(f"connection types {sorted(expected - hooks)} are not registered")
     if not any(name.startswith("extra__aigc_zhipu__") for name in widgets):

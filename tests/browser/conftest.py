@@ -21,7 +21,7 @@ import pytest
 from tests.conftest import aws_connection_json
 from tests.integration.conftest import airflow as airflow
 from tests.integration.conftest import airflow_home  # noqa: F401 (needed by ``airflow``)
-from tests.integration.live_airflow import LiveAirflow, finish, live_airflow
+from tests.integration.live_airflow import LiveAirflow, live_airflow
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,7 +44,6 @@ CHROMIUM_ARGS = [
 ]
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 ARCHIVE_BUCKET = "ui-archive"
-RUN_SECONDS = 300.0
 # A DAG with its own archive task (submit >> wait >> archive), then a review that the fixture approves.
 DAG_ID = "example_human_review"
 
@@ -94,15 +93,10 @@ def finished_run(
     }
     home = tmp_path_factory.mktemp("live-ui")
     with live_airflow(airflow.template_db, home, DAGS_FOLDER, env, executor=True) as live:
-        log = home / "dags-test.log"
-        process = live.dags_test(DAG_ID, {"text": "雪山脚下的小木屋", "num": 2}, log)
-        try:
-            live.answer_hitl(live.pending_hitl(DAG_ID, RUN_SECONDS, process), "Approve")
-        finally:
-            output = finish(process, log, RUN_SECONDS)
-        assert process.returncode == 0, output[-6000:]
-        (run,) = live.api("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"]
-        run_id = run["dag_run_id"]
+        run = live.reviewed_run(
+            DAG_ID, {"text": "雪山脚下的小木屋", "num": 2}, home / "dags-test.log", "Approve"
+        )
+        run_id = run.run_id
         manifest_uri = live.xcom(DAG_ID, run_id, "archive", key="manifest_uri")
         yield FinishedRun(live, run_id, manifest_uri, template)
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from demo_archive import read_archive
 
 from airflow_provider_aigc.simulator.credentials import DEMO_CREDENTIALS
-from tests.integration.live_airflow import LiveAirflow, finish, live_airflow
+from tests.integration.live_airflow import LiveAirflow, live_airflow
 
 if TYPE_CHECKING:
     from tests.conftest import S3Server, SimulatorServer
@@ -36,7 +36,7 @@ PROMPTS = [f"第{n}幅:荷塘月色" for n in range(1, 7)]
 JOB_SECONDS = 3.0
 FOREIGN_JOB_SECONDS = 30.0
 LONG_JOB_SECONDS = 8.0  # longer than the tasks take to start together under a LocalExecutor
-LIVE_RUN_SECONDS = 300.0
+LIVE_RUN_SECONDS = 240.0  # under pytest-timeout (300 s), so a stuck run fails with its log
 CAPACITY_WAIT = "refused the submit for concurrency"
 
 
@@ -132,7 +132,7 @@ def test_a_one_task_batch_run_by_a_local_executor_waits_in_the_triggerers_room(
     home = tmp_path_factory.mktemp("live-batch")
     with live_airflow(airflow.template_db, home, DAGS, env, executor=True) as live:
         log = home / "dags-test.log"
-        output = finish(live.dags_test("it_batch_one_task", {}, log), log, timeout=LIVE_RUN_SECONDS)
+        output = live.finished_run("it_batch_one_task", {}, log, timeout=LIVE_RUN_SECONDS)
         states = {(row["task_id"], row["map_index"]): row["state"] for row in _task_instances(live)}
 
     assert set(states.values()) == {"success"}, output[-4000:]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.integration.live_airflow import LiveAirflow, finish, live_airflow
+from tests.integration.live_airflow import LiveAirflow, ReviewedRun, live_airflow
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,7 +27,6 @@ pytestmark = pytest.mark.integration
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_ID = "example_human_review"
-RUN_SECONDS = 240.0
 PRESIGNED = re.compile(r"!\[image (\d)\]\((http[^)\s]+)\)")
 
 
@@ -53,18 +52,11 @@ def live(
     simulator.reset(config=True)
 
 
-def review_once(live: LiveAirflow, answer: str, text: str) -> tuple[str, dict[str, Any], str]:
-    """Run the DAG, check what the reviewer is shown, answer ``answer``; (run id, request, output)."""
-    log = live.home / f"dags-test-{answer}.log"
-    process = live.dags_test(DAG_ID, {"text": text, "num": 2}, log)
-    try:
-        request = live.pending_hitl(DAG_ID, RUN_SECONDS, process)
-        answered = live.answer_hitl(request, answer)
-    finally:
-        output = finish(process, log, RUN_SECONDS)
-    assert answered["chosen_options"] == [answer]
-    assert process.returncode == 0, output[-6000:]
-    return request["task_instance"]["dag_run_id"], request, output
+def review_once(live: LiveAirflow, answer: str, text: str) -> ReviewedRun:
+    """Run the DAG and answer ``answer``; the request the reviewer was shown is in the result."""
+    run = live.reviewed_run(DAG_ID, {"text": text, "num": 2}, live.home / f"dags-test-{answer}.log", answer)
+    assert run.answered["chosen_options"] == [answer]
+    return run
 
 
 def archived_keys(s3: S3Server, bucket: str, prefix: str) -> list[str]:
@@ -75,7 +67,8 @@ def archived_keys(s3: S3Server, bucket: str, prefix: str) -> list[str]:
 def test_reviewer_sees_the_s3_copies_and_approval_publishes_them(
     live: LiveAirflow, s3: S3Server, review_bucket: str, simulator: SimulatorServer
 ) -> None:
-    run_id, request, _ = review_once(live, "Approve", "江南水乡的清晨")
+    run = review_once(live, "Approve", "江南水乡的清晨")
+    run_id, request = run.run_id, run.request
 
     # What the reviewer was shown: the archived S3 copies, never the vendor's expiring URLs.
     assert request["options"] == ["Approve", "Reject"]
@@ -110,7 +103,7 @@ def test_reviewer_sees_the_s3_copies_and_approval_publishes_them(
 
 
 def test_rejection_publishes_nothing(live: LiveAirflow, s3: S3Server, review_bucket: str) -> None:
-    run_id, _, _ = review_once(live, "Reject", "被拒绝的草图")
+    run_id = review_once(live, "Reject", "被拒绝的草图").run_id
 
     states = live.task_states(DAG_ID, run_id)
     assert states["review"] == "success"
@@ -119,3 +112,14 @@ def test_rejection_publishes_nothing(live: LiveAirflow, s3: S3Server, review_buc
     job_directory = archived[0]["key"].rsplit("/", 1)[0]
     assert archived_keys(s3, review_bucket, f"published/{job_directory}/") == []
     assert len(archived_keys(s3, review_bucket, f"{job_directory}/")) == 3  # two images + manifest
+
+
+def test_a_run_that_ends_unasked_fails_at_once_with_the_end_of_its_log(live: LiveAirflow) -> None:
+    # ``num`` below the DAG's minimum: Airflow refuses the run before any task, so no request comes.
+    log = live.home / "dags-test-refused.log"
+    with pytest.raises(AssertionError) as failure:
+        live.reviewed_run(DAG_ID, {"text": "不会运行", "num": 0}, log, "Approve")
+    message = str(failure.value)
+    assert f"airflow dags test {DAG_ID} ended (rc 1) unasked" in message
+    assert f"--- the end of {log} ---" in message
+    assert "ParamValidationError" in message  # the cause, from the log

@@ -20,6 +20,14 @@ CONNECTION_TYPES = {
     "aigc_zhipu": ("airflow_provider_aigc.hooks.zhipu.ZhipuHook", "Zhipu AIGC (CogView, news)"),
     "aigc_baidu": ("airflow_provider_aigc.hooks.baidu.BaiduHook", "Baidu ERNIE-ViLG"),
     "aigc_jumdata": ("airflow_provider_aigc.hooks.jumdata.JumdataHook", "Jumdata AI drawing"),
+    "aigc_bigmodel": (
+        "airflow_provider_aigc.hooks.bigmodel.BigModelHook",
+        "Zhipu BigModel v4 (GLM-Image, CogVideoX)",
+    ),
+    "aigc_dashscope": (
+        "airflow_provider_aigc.hooks.dashscope.DashScopeHook",
+        "Alibaba Cloud Model Studio (DashScope)",
+    ),
 }
 
 
@@ -45,7 +53,7 @@ def test_providers_list_shows_the_provider(airflow_cli: Any) -> None:
     assert ours["version"] == airflow_provider_aigc.__version__
 
 
-def test_providers_hooks_shows_the_three_connection_types(airflow_cli: Any) -> None:
+def test_providers_hooks_shows_every_connection_type(airflow_cli: Any) -> None:
     rows = airflow_cli("providers", "hooks")
     found = {
         row["connection_type"]: (row["class"], row["hook_name"])

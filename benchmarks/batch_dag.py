@@ -1,0 +1,54 @@
+"""The DAGs of the batches benchmark (benchmarks/batches.py): one Baidu batch, both modes.
+
+``jobs`` ERNIE-ViLG prompts templated with the run's ``tag`` are mapped on ``aigc_baidu_default``,
+as one task each (``ErnieVilgToS3Operator``) or as the chain (``ErnieVilgSubmitOperator`` ->
+``AigcJobSensor`` -> ``AigcArchiveToS3Operator``). The prompts and the archive prefix follow
+tests/deploy's conventions, so tests/deploy/checks.py counts the purchases and checks the archives.
+Retries are 0: a wait for capacity must not need one, so any failure shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.deploy_dag import BUCKET
+
+MODES = ("one_task", "chain")
+
+
+def dag_id(mode: str) -> str:
+    return f"bench_batch_{mode}"
+
+
+def build(mode: str, *, jobs: int, poll_interval: float) -> Any:
+    """``jobs`` mapped Baidu prompts in ``mode`` (a member of ``MODES``)."""
+    from airflow.sdk import DAG, Param
+
+    from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator
+    from airflow_provider_aigc.operators.generate import ErnieVilgToS3Operator
+    from airflow_provider_aigc.operators.submit import ErnieVilgSubmitOperator
+    from airflow_provider_aigc.sensors.job import AigcJobSensor
+
+    prefix = "deploy/{{ params.tag }}"
+    with DAG(
+        dag_id=dag_id(mode),
+        schedule=None,
+        default_args={"retries": 0},
+        params={"tag": Param("manual", type="string", maxLength=40)},
+        max_active_runs=1,
+        tags=["aigc-benchmark"],
+    ) as dag:
+        prompts = [f"{{{{ params.tag }}}}-baidu-{index:03d}" for index in range(jobs)]
+        if mode == "one_task":
+            ErnieVilgToS3Operator.partial(
+                task_id="generate", s3_bucket=BUCKET, s3_key_prefix=prefix, poll_interval=poll_interval
+            ).expand(prompt=prompts)
+        else:
+            submit = ErnieVilgSubmitOperator.partial(task_id="submit").expand(prompt=prompts)
+            wait = AigcJobSensor.partial(task_id="wait", poll_interval=poll_interval).expand(
+                job=submit.output
+            )
+            AigcArchiveToS3Operator.partial(task_id="archive", s3_bucket=BUCKET, s3_key_prefix=prefix).expand(
+                job=wait.output
+            )
+    return dag
