@@ -24,6 +24,7 @@ SCENARIOS = {
     "worker-kill-submit": "tests.deploy.scenarios.worker_kill_submit",
     "worker-kill-archive": "tests.deploy.scenarios.worker_kill_archive",
     "postgres-restart": "tests.deploy.scenarios.postgres_restart",
+    "capacity-faults": "tests.deploy.scenarios.capacity",
 }
 SCRATCH = Path(__file__).resolve().parents[2] / ".deploy"
 

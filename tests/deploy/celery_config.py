@@ -15,6 +15,8 @@ from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CON
 PRELOAD = (
     "airflow_provider_aigc.operators.submit",
     "airflow_provider_aigc.operators.archive",
+    "airflow_provider_aigc.operators.generate",
+    "airflow_provider_aigc.operators.dashscope",
     "airflow_provider_aigc.sensors.job",
     "airflow.providers.amazon.aws.hooks.s3",
 )

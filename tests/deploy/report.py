@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-COLUMNS = ("jobs", "purchases/prompt", "archived objects", "manifests", "orphans", "takeover s", "wall s")
+COLUMNS = (
+    "jobs",
+    "purchases/prompt",
+    "archived objects",
+    "manifests",
+    "orphans",
+    "refused",
+    "takeover s",
+    "wall s",
+)
 
 
 @dataclass

@@ -1,10 +1,12 @@
-"""The DAGs the deployment suite runs: mapped submit >> wait >> archive chains over five apps.
+"""The DAGs the deployment suite runs: mapped batches over six apps, and batches at capacity.
 
 Prompts are templated with the run's ``tag`` param, so every run buys distinct prompts and the
-suite can count each prompt's purchases in the simulator's ``/_sim/stats``. Three sizes:
-``deploy_load`` (15 jobs per app, a CogVideoX batch among them, 75 in all), ``deploy_waits`` (4 per
-app of the first four) and ``deploy_one``
-(a single CogView job, for the worker faults).
+suite can count each prompt's purchases in the simulator's ``/_sim/stats``. ``deploy_load``: 12
+jobs per app over five chains (a CogVideoX batch among them) and a one-task DashScope Wan image
+batch, 72 in all. ``deploy_waits``: 4 per app of the first four chains. ``deploy_one``: a single
+CogView job, for the worker faults. ``deploy_capacity_{chain,one_task}_r{0,2}``: Baidu batches on
+an account that runs 2 jobs at a time, in both modes and with retries 0 and 2 (the capacity
+scenario).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 from airflow.sdk import DAG, Param
 
 from airflow_provider_aigc.operators.archive import AigcArchiveToS3Operator
+from airflow_provider_aigc.operators.dashscope import WanImageToS3Operator
+from airflow_provider_aigc.operators.generate import ErnieVilgToS3Operator
 from airflow_provider_aigc.operators.submit import (
     CogVideoXSubmitOperator,
     CogViewSubmitOperator,
@@ -29,6 +33,8 @@ BUCKET = os.environ.get("AIGC_DEPLOY_BUCKET", "aigc-deploy")
 DEFAULT_ARGS: dict[str, Any] = {"retries": 2, "retry_delay": timedelta(seconds=2)}
 POLL_INTERVAL = 2.0
 WAIT_TIMEOUT = 1200.0
+PREFIX = "deploy/{{ params.tag }}"
+CAPACITY_BATCH = 4  # prompts per capacity DAG: four DAGs, 16 jobs on a 2-job account
 
 
 def prompts(app: str, count: int) -> list[str]:
@@ -42,21 +48,25 @@ def _chain(app: str, submit: Any) -> None:
     AigcArchiveToS3Operator.partial(
         task_id=f"archive_{app}",
         s3_bucket=BUCKET,
-        s3_key_prefix="deploy/{{ params.tag }}",
+        s3_key_prefix=PREFIX,
         # One download at a time: the worker-kill-archive scenario slows "the next download" after
         # the first image; with parallel copies the rest had already left and the fault never fired.
         max_concurrency=1,
     ).expand(job=wait.output)
 
 
-def build(dag_id: str, per_app: int, apps: tuple[str, ...]) -> DAG:
-    with DAG(
+def _dag(dag_id: str, default_args: dict[str, Any] = DEFAULT_ARGS) -> DAG:
+    return DAG(
         dag_id=dag_id,
         schedule=None,
-        default_args=DEFAULT_ARGS,
+        default_args=default_args,
         params={"tag": Param("manual", type="string", maxLength=40)},
         max_active_runs=4,
-    ) as dag:
+    )
+
+
+def build(dag_id: str, per_app: int, apps: tuple[str, ...]) -> DAG:
+    with _dag(dag_id) as dag:
         if "cogview" in apps:
             cogview = CogViewSubmitOperator.partial(task_id="submit_cogview")
             _chain("cogview", cogview.expand(query=prompts("cogview", per_app)))
@@ -72,10 +82,34 @@ def build(dag_id: str, per_app: int, apps: tuple[str, ...]) -> DAG:
         if "cogvideox" in apps:
             cogvideox = CogVideoXSubmitOperator.partial(task_id="submit_cogvideox", duration=5)
             _chain("cogvideox", cogvideox.expand(prompt=prompts("cogvideox", per_app)))
+        if "wan" in apps:
+            WanImageToS3Operator.partial(
+                task_id="generate_wan", s3_bucket=BUCKET, s3_key_prefix=PREFIX, poll_interval=POLL_INTERVAL
+            ).expand(prompt=prompts("wan", per_app))
+    return dag
+
+
+def build_capacity(dag_id: str, one_task: bool, retries: int) -> DAG:
+    """A Baidu batch larger than the account's 2 concurrent jobs: most prompts wait for capacity."""
+    with _dag(dag_id, {**DEFAULT_ARGS, "retries": retries}) as dag:
+        batch = prompts("ernie", CAPACITY_BATCH)
+        if one_task:
+            ErnieVilgToS3Operator.partial(
+                task_id="generate_ernie", s3_bucket=BUCKET, s3_key_prefix=PREFIX, poll_interval=POLL_INTERVAL
+            ).expand(prompt=batch)
+        else:
+            _chain("ernie", ErnieVilgSubmitOperator.partial(task_id="submit_ernie").expand(prompt=batch))
     return dag
 
 
 ALL_APPS = ("cogview", "news", "ernie", "jumdata")
-build("deploy_load", 15, (*ALL_APPS, "cogvideox"))
+build("deploy_load", 12, (*ALL_APPS, "cogvideox", "wan"))
 build("deploy_waits", 4, ALL_APPS)
 build("deploy_one", 1, ("cogview",))
+CAPACITY_DAGS = {
+    f"deploy_capacity_{mode}_r{retries}": (mode == "one_task", retries)
+    for mode in ("chain", "one_task")
+    for retries in (0, 2)
+}
+for _dag_id, (_one_task, _retries) in CAPACITY_DAGS.items():
+    build_capacity(_dag_id, _one_task, _retries)
