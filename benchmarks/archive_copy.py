@@ -194,7 +194,8 @@ def summarize(samples: list[dict[str, Any]]) -> dict[str, float | None]:
 
 def cpu_ms_per_mib(sample: dict[str, Any]) -> float:
     """User + system CPU of the copying worker (all its threads) per MiB copied."""
-    return 1000 * (sample["cpu_user"] + sample["cpu_sys"]) / (sample["bytes"] / MIB)
+    cpu_seconds = float(sample["cpu_user"]) + float(sample["cpu_sys"])
+    return 1000 * cpu_seconds / (int(sample["bytes"]) / MIB)
 
 
 def run(settings: Settings) -> BenchResult:
