@@ -45,7 +45,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check airflow_provider_aigc tests dags benchmarks scripts
 
 typecheck: $(STAMP)
-	$(BIN)/mypy airflow_provider_aigc scripts
+	$(BIN)/mypy airflow_provider_aigc scripts benchmarks tests/deploy
 
 # Reliability figures go to a scratch file; `make reliability-figures` copies them into the repo.
 RESULTS_SCRATCH := .test-results
