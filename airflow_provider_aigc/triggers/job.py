@@ -212,6 +212,7 @@ class AigcJobTrigger(BaseTrigger):
         that it keeps running remotely."""
         from airflow_provider_aigc.hooks.session import session_lease  # aiohttp: triggerer only
 
+        self._finished = True  # the wait is over for good: cleanup must not promise a resumed watch
         async with session_lease():
             await acancel_on_kill(self._hook, self.job_id, self.app, self.cancel_pending_on_kill, self.log)
 

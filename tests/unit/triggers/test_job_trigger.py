@@ -483,10 +483,13 @@ def wan_trigger(clock: FakeClock, opted_in: bool) -> AigcJobTrigger:
 async def test_on_kill_cancels_the_job_at_the_vendor_when_opted_in(
     clock: FakeClock, cancels: Cancels
 ) -> None:
+    trigger = wan_trigger(clock, opted_in=True)
     with captured_logs() as logs:
-        await wan_trigger(clock, opted_in=True).on_kill()
+        await trigger.on_kill()
+        await trigger.cleanup()  # follows on_kill in the triggerer: no promise of a resumed watch
 
     assert cancels.sent == [JOB_ID]
+    assert len(logs) == 2
     assert "dashscope cancelled wan_image job" in logs[-1].message
     assert "nothing is billed" in logs[-1].message
 
