@@ -89,6 +89,8 @@ class AigcHook(BaseHook, ABC, Generic[C]):
     default_conn_name: ClassVar[str]
     hook_name: ClassVar[str]
     spec: ClassVar[VendorSpec[Any]]
+    # Whether the vendor has a call that cancels a job (DashScope: free, and only while PENDING).
+    can_cancel: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Airflow's class attributes, from the vendor's spec."""
@@ -163,6 +165,15 @@ class AigcHook(BaseHook, ABC, Generic[C]):
         what the trigger polls with."""
         return await self._arun(self._status(job_id, app, deadline))
 
+    def cancel(self, job_id: str) -> None:
+        """Ask the vendor to cancel the job (only where ``can_cancel``); a job it will no longer
+        cancel (DashScope: one that left PENDING) raises ``AigcInvalidRequestError``."""
+        self._run(self._cancel(job_id))
+
+    async def acancel(self, job_id: str) -> None:
+        """``cancel`` on an event loop (the trigger's ``on_kill``)."""
+        await self._arun(self._cancel(job_id))
+
     def output_policy(self) -> OutputPolicy:
         """Which output hosts the archive step may fetch from, and the URL lifetime to assume."""
         return self._run(self._settings()).output_policy
@@ -194,6 +205,9 @@ class AigcHook(BaseHook, ABC, Generic[C]):
     @abstractmethod
     def _secrets(self, credentials: C) -> tuple[str, ...]:
         """Derived values in ``credentials`` to register with the secrets masker before use."""
+
+    def _cancel(self, job_id: str) -> Call[None]:
+        raise AigcInvalidRequestError(f"{self.vendor} offers no call to cancel a job", vendor=self.vendor)
 
     def _renew(self, settings: ConnectionSettings, credentials: C, error: AigcAuthError) -> bool:
         """Forget ``credentials`` if ``error`` says they expired; True means: fetch anew and retry once."""

@@ -30,6 +30,7 @@ class DashScopeHook(AigcHook[DashScopeCredentials]):
     """
 
     spec = dashscope.SPEC
+    can_cancel = True
 
     def test_connection(self) -> tuple[bool, str]:
         """Queries a task id no task has: ``UNKNOWN`` means the key and the region's host agree."""
@@ -41,16 +42,13 @@ class DashScopeHook(AigcHook[DashScopeCredentials]):
             return False, error.message
         return False, f"DashScope answered for task {PROBE_TASK_ID!r}: not a DashScope API?"
 
-    def cancel(self, job_id: str) -> None:
-        """Cancel a PENDING task (free); a task already running answers ``UnsupportedOperation``."""
-        self._run(self._cancel(job_id))
-
     def list_tasks(self, model: str, start: datetime, end: datetime | None = None) -> list[ListedTask]:
         """This account's ``model`` tasks created from ``start`` to ``end`` (default now; the
         window is cut to the documented 24 hours)."""
         return self._run(self._list(model, start, end or datetime.now(timezone.utc)))
 
     def _cancel(self, job_id: str) -> Call[None]:
+        """Cancel a PENDING task (free); a task already running answers ``UnsupportedOperation``."""
         settings = yield from self._settings()
         yield from self._call(
             settings,

@@ -212,12 +212,16 @@ class WanVideoSubmitOperator(_WanSubmitOperator):
 
 class WanImageToS3Operator(AigcGenerateToS3Operator, WanImageSubmitOperator):
     """DashScope Wan images from ``prompt`` into S3 in one task (see ``AigcGenerateToS3Operator``);
-    images the vendor could not produce are listed in the manifest's ``skipped``."""
+    images the vendor could not produce are listed in the manifest's ``skipped``.
+
+    ``cancel_pending_on_kill=True`` cancels the task at DashScope when this task is stopped while
+    the task is still PENDING (free then; a running task is not cancelled, which is logged)."""
 
     template_fields: Sequence[str] = (*WanImageSubmitOperator.template_fields, *ARCHIVE_TEMPLATE_FIELDS)
 
 
 class WanVideoToS3Operator(AigcGenerateToS3Operator, WanVideoSubmitOperator):
-    """A DashScope Wan video from ``prompt`` into S3 in one task."""
+    """A DashScope Wan video from ``prompt`` into S3 in one task; ``cancel_pending_on_kill`` as for
+    ``WanImageToS3Operator``."""
 
     template_fields: Sequence[str] = (*WanVideoSubmitOperator.template_fields, *ARCHIVE_TEMPLATE_FIELDS)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 from airflow.sdk.execution_time.context import NEVER_EXPIRE
 
+from airflow_provider_aigc.cancel import cancel_on_kill, cancel_option
 from airflow_provider_aigc.exceptions import EXCEPTION_CLASSES, AigcError, AigcJobFailedError, DeadlineReached
 from airflow_provider_aigc.failures import fail_fast_on_permanent_errors
 from airflow_provider_aigc.models import JobRef, JobState, JobStatus
@@ -62,7 +63,8 @@ __all__ = [
 
 # The XCom key of the task's purchases: every job it bought and the units billed over all of them.
 PURCHASES_XCOM_KEY = "aigc_purchases"
-ARCHIVE_TEMPLATE_FIELDS = ("s3_bucket", "s3_key_prefix")
+# The one-task operators' templated fields beside the submit operator's: the archive's, the kill option.
+ARCHIVE_TEMPLATE_FIELDS = ("s3_bucket", "s3_key_prefix", "cancel_pending_on_kill")
 
 
 class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
@@ -81,6 +83,11 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
     :param resubmit_failed_jobs: How many times a job the vendor failed (a model failure, not
         moderation) may be replaced by a new, paid job, each on a later try of this task (so the
         task needs at least as many ``retries``). Default 0: a failed job fails the task.
+    :param cancel_pending_on_kill: When the task is stopped while it waits for its job (killed in
+        the worker, or marked failed or success or cleared while deferred), ask the vendor to
+        cancel the job. Only vendors with a cancel call take it (DashScope: only while the task
+        is PENDING, and then free; a running task is not cancelled, which is logged). Default
+        False: the job keeps running and a later try reuses it (templated).
     """
 
     template_fields: Sequence[str] = ("conn_id", *ARCHIVE_TEMPLATE_FIELDS)
@@ -93,6 +100,7 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
         poll_interval: float | None = None,
         timeout: timedelta | float = DEFAULT_TIMEOUT,
         resubmit_failed_jobs: int = 0,
+        cancel_pending_on_kill: bool | str = False,
         **kwargs: Any,
     ) -> None:
         if "job" in kwargs:
@@ -119,19 +127,23 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
         self.poll_interval = poll_interval
         self.timeout = seconds
         self.resubmit_failed_jobs = resubmit_failed_jobs
+        self.cancel_pending_on_kill = cancel_pending_on_kill
         # Injectable for tests: epoch seconds, and the pause between polls in the worker.
         self._clock: Callable[[], float] = time.time
         self._sleep: Callable[[float], None] = time.sleep
         self._record = GenerateRecord()
         self._record_readable = True
         self._resubmit_pending = False
+        self._waiting_for: JobRef | None = None  # the job a worker-side wait is for (on_kill)
 
     def execute(self, context: Context) -> Any:
         deadline = self._clock() + self.timeout
         with fail_fast_on_permanent_errors():
+            self.cancel_pending_on_kill = cancel_option(self.cancel_pending_on_kill)
             store = context.get("task_state_store")
             self._load_record(store)
             job, status = self.job_or_wait(context)
+            self._waiting_for = job
             self._store_record(store, self._record.bought(job.job_id))
             if status is None:
                 status = self._check_once(job, deadline)
@@ -147,6 +159,7 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
                 job_id=job.job_id,
                 poll_interval=self._poll_interval(job),
                 end_time=deadline,
+                cancel_pending_on_kill=self.cancel_pending_on_kill,
             ),
             method_name="execute_complete",
             kwargs={"job": job.to_dict()},
@@ -188,6 +201,12 @@ class AigcGenerateToS3Operator(AigcSubmitOperator, AigcArchiveToS3Operator):
         raise AirflowException(
             f"{type(self).__name__} resumed, but neither its task state nor the event names its job"
         )
+
+    def on_kill(self) -> None:
+        """Stopped in the worker: cancel the job it waits for if opted in (see ``cancel_on_kill``)."""
+        job = self._waiting_for
+        if job is not None:
+            cancel_on_kill(self.hook, job.job_id, job.app, self.cancel_pending_on_kill is True, self.log)
 
     # -- the job's end: archive it, or fail ----------------------------------------------------
 

@@ -17,6 +17,7 @@ from airflow.sdk.exceptions import (
     AirflowSkipException,
 )
 
+from airflow_provider_aigc.cancel import cancel_on_kill, cancel_option
 from airflow_provider_aigc.exceptions import (
     EXCEPTION_CLASSES,
     AigcError,
@@ -61,7 +62,7 @@ class AigcJobSensor(BaseSensorOperator):
     * errors no retry can fix (rejected credentials, unknown job, moderation) also skip the retries;
     * transient trouble the hook and trigger could not ride out uses the task's retries;
     * an unfinished job at the deadline raises ``AirflowSensorTimeout`` (no retries; ``soft_fail``
-      skips instead). The vendor job keeps running: the vendors offer no cancel call.
+      skips instead). The vendor job keeps running (no vendor cancels a job that has started).
 
     :param job: The ``JobRef`` dict of the job, usually ``submit.output`` (templated). Give either
         ``job`` or ``job_id`` with ``vendor``.
@@ -81,9 +82,14 @@ class AigcJobSensor(BaseSensorOperator):
         ``Retry-After``) is cut to the time left, and a triggerer restart does not extend it. A
         task retry (after an error, never after the timeout) starts a new deadline, as in Airflow.
     :param deferrable: Wait in the triggerer (default) instead of a worker slot.
+    :param cancel_pending_on_kill: When the task is stopped while it waits (killed in the worker,
+        or marked failed or success or cleared while deferred), ask the vendor to cancel the job.
+        Only vendors with a cancel call take it (DashScope, which cancels a task only while it is
+        PENDING, for free; a running task is not cancelled, which is logged). Default False: the
+        job keeps running and can still be fetched by its id (templated).
     """
 
-    template_fields: Sequence[str] = ("job", "conn_id", "job_id", "vendor", "app")
+    template_fields: Sequence[str] = ("job", "conn_id", "job_id", "vendor", "app", "cancel_pending_on_kill")
     ui_color = "#e4f0ff"
 
     def __init__(
@@ -97,6 +103,7 @@ class AigcJobSensor(BaseSensorOperator):
         poll_interval: float | None = None,
         timeout: timedelta | float = DEFAULT_TIMEOUT,
         deferrable: bool = True,
+        cancel_pending_on_kill: bool | str = False,
         **kwargs: Any,
     ) -> None:
         # An explicit poke_interval is the user's choice; otherwise the vendor's default applies.
@@ -117,6 +124,7 @@ class AigcJobSensor(BaseSensorOperator):
         self.app = app
         self.poll_interval = poll_interval
         self.deferrable = deferrable
+        self.cancel_pending_on_kill = cancel_pending_on_kill
         # Epoch seconds: injectable for tests; the deadline of the running try, once execute starts.
         self._clock: Callable[[], float] = time.time
         self._deadline: float | None = None
@@ -150,6 +158,7 @@ class AigcJobSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         with fail_fast_on_permanent_errors():
             ref = self.job_ref
+            self.cancel_pending_on_kill = cancel_option(self.cancel_pending_on_kill)
             if self.poll_interval is not None:
                 self.poke_interval = self.poll_interval
             elif not self._poke_interval_given:
@@ -169,6 +178,7 @@ class AigcJobSensor(BaseSensorOperator):
                 job_id=ref.job_id,
                 poll_interval=self.poke_interval,
                 end_time=self._deadline,
+                cancel_pending_on_kill=self.cancel_pending_on_kill,
             ),
             method_name="execute_complete",
             # The deadline lives in the trigger as an absolute end_time: a framework timeout
@@ -259,13 +269,7 @@ class AigcJobSensor(BaseSensorOperator):
             ref = self.job_ref
         except AigcError:
             return
-        self.log.warning(
-            "Stopped waiting, but %s offers no way to cancel jobs: %s job %s keeps running (and is "
-            "billed) at the vendor; its outputs can still be fetched by that id.",
-            ref.vendor,
-            ref.app,
-            ref.job_id,
-        )
+        cancel_on_kill(self.hook, ref.job_id, ref.app, self.cancel_pending_on_kill is True, self.log)
 
 
 def _fail_for_failed_job(ref: JobRef, status: JobStatus) -> NoReturn:

@@ -73,9 +73,24 @@ DEFAULT_LATENCY = {
     "wan_image": 60.0,
     "wan_video": 180.0,
 }
-DEFAULT_CONCURRENCY = {"zhipu": 0, "baidu": 2, "jumdata": 0, "bigmodel": 0, "dashscope": 5}
+# Vendors whose limits are per model, from a table in their module: there null (the default) takes
+# the documented per-model limits, and a number replaces them for every model (0 = unlimited).
+PER_MODEL_LIMITS = ("dashscope",)
+DEFAULT_CONCURRENCY: dict[str, int | None] = {
+    "zhipu": 0,
+    "baidu": 2,
+    "jumdata": 0,
+    "bigmodel": 0,
+    "dashscope": None,
+}
 # Submits per second per account (0 = unlimited): none of the seed documents gives a number.
-DEFAULT_SUBMIT_RATE = {"zhipu": 0.0, "baidu": 0.0, "jumdata": 0.0, "bigmodel": 0.0, "dashscope": 0.0}
+DEFAULT_SUBMIT_RATE: dict[str, float | None] = {
+    "zhipu": 0.0,
+    "baidu": 0.0,
+    "jumdata": 0.0,
+    "bigmodel": 0.0,
+    "dashscope": None,
+}
 DEFAULT_URL_TTL: dict[str, float | None] = {
     "zhipu": 86400.0,
     "baidu": 3600.0,
@@ -134,8 +149,8 @@ class SimulatorConfig:
     seed: int | None = None
     speed: float = 1.0
     latency: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LATENCY))
-    concurrency: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CONCURRENCY))
-    submit_rate: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SUBMIT_RATE))
+    concurrency: dict[str, int | None] = field(default_factory=lambda: dict(DEFAULT_CONCURRENCY))
+    submit_rate: dict[str, float | None] = field(default_factory=lambda: dict(DEFAULT_SUBMIT_RATE))
     url_ttl: dict[str, float | None] = field(default_factory=lambda: dict(DEFAULT_URL_TTL))
     token_ttl: float = 2_592_000.0
     token_max_calls: int | None = None
@@ -153,12 +168,14 @@ class SimulatorConfig:
         _check_keys("url_ttl", self.url_ttl, VENDORS)
         _check_keys("submit_rate", self.submit_rate, VENDORS)
         self.submit_rate = {**DEFAULT_SUBMIT_RATE, **self.submit_rate}
-        _check(all(v >= 0 for v in self.submit_rate.values()), "submit_rate values must be >= 0")
         self.latency = {**DEFAULT_LATENCY, **self.latency}
         self.concurrency = {**DEFAULT_CONCURRENCY, **self.concurrency}
+        for name, limits in (("submit_rate", self.submit_rate), ("concurrency", self.concurrency)):
+            for vendor, value in limits.items():
+                _check(value is not None or vendor in PER_MODEL_LIMITS, f"{name}.{vendor} must be a number")
+                _check(value is None or value >= 0, f"{name} values must be >= 0")
         self.url_ttl = {**DEFAULT_URL_TTL, **self.url_ttl}
         _check(all(v >= 0 for v in self.latency.values()), "latency values must be >= 0")
-        _check(all(v >= 0 for v in self.concurrency.values()), "concurrency values must be >= 0")
         _check(all(v is None or v > 0 for v in self.url_ttl.values()), "url_ttl values must be > 0 or null")
         _check(self.url_ttl["zhipu"] is not None, "url_ttl.zhipu must be a number")
         _check(self.url_ttl["baidu"] is not None, "url_ttl.baidu must be a number")
@@ -228,11 +245,11 @@ class SimulatorConfig:
             speed=_number("speed", d["speed"]),
             latency={k: _number(f"latency.{k}", v) for k, v in _mapping("latency", d["latency"]).items()},
             concurrency={
-                k: _integer(f"concurrency.{k}", v)
+                k: _optional(_integer, f"concurrency.{k}", v)
                 for k, v in _mapping("concurrency", d["concurrency"]).items()
             },
             submit_rate={
-                k: _number(f"submit_rate.{k}", v)
+                k: _optional(_number, f"submit_rate.{k}", v)
                 for k, v in _mapping("submit_rate", d["submit_rate"]).items()
             },
             url_ttl={

@@ -69,15 +69,21 @@ class SimState:
     def at_capacity(self, vendor: str, now: float) -> bool:
         """Whether ``vendor``'s unfinished jobs fill its configured concurrency (0: unlimited)."""
         limit = self.config.concurrency[vendor]
-        return bool(limit) and self.jobs.active(vendor, now) >= limit
+        return bool(limit) and self.jobs.active(vendor, now) >= (limit or 0)
 
-    def over_submit_rate(self, vendor: str, now: float) -> bool:
-        """Whether a submit now exceeds ``vendor``'s submits per second (0: unlimited); a submit
-        within the rate is counted, a refused one is not (the vendors count what they serve)."""
-        rate = self.config.submit_rate[vendor]
+    def over_submit_rate(
+        self, vendor: str, now: float, *, model: str | None = None, rate: float | None = None
+    ) -> bool:
+        """Whether a submit now exceeds ``vendor``'s submits per second (0: unlimited), or with
+        ``model`` that model's ``rate`` (DashScope counts per model); a submit within the rate is
+        counted, a refused one is not (the vendors count what they serve)."""
+        if rate is None:
+            rate = self.config.submit_rate[vendor]
         if not rate:
             return False
-        window = self._submit_times.setdefault(vendor, collections.deque())
+        window = self._submit_times.setdefault(
+            vendor if model is None else f"{vendor}/{model}", collections.deque()
+        )
         while window and window[0] <= now - 1.0:
             window.popleft()
         if len(window) >= rate:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_aigc.cancel import acancel_on_kill, cancel_option
 from airflow_provider_aigc.exceptions import AigcError, DeadlineReached
 from airflow_provider_aigc.hooks import hook_class_for
 from airflow_provider_aigc.models import JobState, JobStatus
@@ -49,6 +50,9 @@ class AigcJobTrigger(BaseTrigger):
         ``ai_draw``); may be omitted for vendors with a single API.
     :param max_consecutive_failures: How many polls in a row may fail transiently before the
         trigger gives up with an error event.
+    :param cancel_pending_on_kill: When the user stops the deferred task (mark failed or success,
+        clear), ask the vendor to cancel the job; only vendors with a cancel call (DashScope, which
+        cancels only PENDING tasks, for free). Not on a timeout or a triggerer restart.
     :param clock: Returns the current epoch seconds (injectable for tests; not serialized); the
         hook reads the same clock.
     :param sleep: Awaits a number of seconds, between polls and between the hook's retries
@@ -64,6 +68,7 @@ class AigcJobTrigger(BaseTrigger):
         end_time: float,
         app: str | None = None,
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        cancel_pending_on_kill: bool = False,
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -95,6 +100,7 @@ class AigcJobTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.end_time = float(end_time)
         self.max_consecutive_failures = max_consecutive_failures
+        self.cancel_pending_on_kill = cancel_option(cancel_pending_on_kill)
         self._clock = clock
         self._sleep = sleep
         self._finished = False
@@ -110,6 +116,7 @@ class AigcJobTrigger(BaseTrigger):
                 "end_time": self.end_time,
                 "app": self.app,
                 "max_consecutive_failures": self.max_consecutive_failures,
+                "cancel_pending_on_kill": self.cancel_pending_on_kill,
             },
         )
 
@@ -201,14 +208,13 @@ class AigcJobTrigger(BaseTrigger):
         return logged_at
 
     async def on_kill(self) -> None:
-        """The vendors offer no cancel call: say what keeps running remotely."""
-        self.log.warning(
-            "The task was stopped, but %s offers no way to cancel jobs: %s job %s keeps running "
-            "(and is billed) at the vendor; its outputs can still be fetched by that id.",
-            self.vendor,
-            self.app,
-            self.job_id,
-        )
+        """The user stopped the task: cancel the job if opted in (and the vendor can), else say
+        that it keeps running remotely."""
+        from airflow_provider_aigc.hooks.session import session_lease  # aiohttp: triggerer only
+
+        self._finished = True  # the wait is over for good: cleanup must not promise a resumed watch
+        async with session_lease():
+            await acancel_on_kill(self._hook, self.job_id, self.app, self.cancel_pending_on_kill, self.log)
 
     async def cleanup(self) -> None:
         if not self._finished:

@@ -238,14 +238,7 @@ def _put(request: dict[str, Any], given: Mapping[str, Any], name: str, check: An
 
 
 def _bool(name: str, value: object) -> bool:
-    """A boolean; "true"/"false" (a rendered template) are taken too."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise AigcInvalidRequestError(
-        f"{name} must be true or false ({SOURCE} limit), got {value!r}", vendor=VENDOR
-    )
+    return common.validate_bool(name, value, source=SOURCE, vendor=VENDOR)
 
 
 def _int_choice(name: str, value: object, choices: tuple[int, ...]) -> int:

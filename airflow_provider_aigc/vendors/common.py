@@ -282,6 +282,17 @@ def validate_int(
     return number
 
 
+def validate_bool(name: str, value: object, *, source: str, vendor: str | None = None) -> bool:
+    """A boolean; "true"/"false" (a rendered template) are taken too."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise AigcInvalidRequestError(
+        f"{name} must be true or false ({source} limit), got {value!r:.40}", vendor=vendor
+    )
+
+
 def _as_int(value: object) -> int | None:
     """Lossless conversion to int, or None."""
     if isinstance(value, bool):

@@ -44,6 +44,7 @@ from airflow_provider_aigc.vendors.common import (
     require_utf8,
     to_iso_utc,
     try_decode_json,
+    validate_bool,
     validate_choice,
     validate_int,
     validate_text,
@@ -415,17 +416,8 @@ def _common_switches(given: Mapping[str, Any]) -> dict[str, Any]:
         )
     for name in ("prompt_extend", "watermark"):
         if name in given:
-            out[name] = _bool(name, given[name])
+            out[name] = validate_bool(name, given[name], source=SOURCE, vendor=VENDOR)
     return out
-
-
-def _bool(name: str, value: object) -> bool:
-    """A boolean; "true"/"false" (a rendered template) are taken."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise _invalid(f"{name} must be true or false, got {trim(repr(value), 40)}")
 
 
 def _parse_size(value: object) -> tuple[int, int]:

@@ -19,11 +19,16 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
+import requests
+
 from airflow_provider_aigc.simulator import DEMO_CREDENTIALS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from airflow_provider_aigc.hooks.base import AigcHook
+    from airflow_provider_aigc.models import JobStatus
     from tests.conftest import SimulatorServer
 
 # --- the simulator's clock ----------------------------------------------------------------------
@@ -85,6 +90,26 @@ class Sleeps:
         self.delays.append(delay)
         if self.then is not None:
             await asyncio.to_thread(self.then)
+
+
+# --- both modes: sync as on a worker, async as in the trigger ---------------------------------
+
+
+async def get_status(hook: AigcHook[Any], job_id: str, app: str, mode: str) -> JobStatus:
+    return await hook.aget_status(job_id, app) if mode == "async" else hook.get_status(job_id, app)
+
+
+def fetch_blocking(url: str) -> tuple[int, bytes]:
+    response = requests.get(url, timeout=10)
+    return response.status_code, response.content
+
+
+async def fetch(url: str, mode: str) -> tuple[int, bytes]:
+    """GET an output URL the way the mode's code would: requests (blocking, as on a worker) or aiohttp."""
+    if mode == "sync":
+        return fetch_blocking(url)
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.read()
 
 
 # --- simulator bookkeeping ----------------------------------------------------------------------

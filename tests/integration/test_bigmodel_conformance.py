@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import aiohttp
 import pytest
 import requests
 
@@ -95,23 +94,6 @@ def hook(conn_id: str, clock: SimClock, sleeps: Sleeps | None = None) -> BigMode
     return BigModelHook(conn_id, clock=clock, sleep=sleeps.sleep, async_sleep=sleeps.async_sleep)
 
 
-async def status(made: BigModelHook, job_id: str, app: str, mode: str) -> Any:
-    return await made.aget_status(job_id, app) if mode == "async" else made.get_status(job_id, app)
-
-
-def fetch_blocking(url: str) -> tuple[int, bytes]:
-    response = requests.get(url, timeout=10)
-    return response.status_code, response.content
-
-
-async def fetch(url: str, mode: str) -> tuple[int, bytes]:
-    """GET a file as the mode's code would: requests (blocking, as on a worker) or aiohttp."""
-    if mode == "sync":
-        return fetch_blocking(url)
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
-        return response.status, await response.read()
-
-
 def check_mp4(data: bytes) -> None:
     """Top-level ISO-BMFF boxes that add up to the file: ftyp, moov, mdat (and padding)."""
     kinds, position = [], 0
@@ -135,18 +117,18 @@ async def test_a_video_runs_finishes_and_its_files_expire(
     submitted_at = float(job["submitted_at"])
     for fraction in (0.0, 0.5, 0.99):
         clock.advance_to(submitted_at + fraction * LATENCY)
-        running = await status(made, ref.job_id, "cogvideox", mode)
+        running = await h.get_status(made, ref.job_id, "cogvideox", mode)
         assert (running.state, running.progress, running.outputs) == (JobState.RUNNING, None, ())
     clock.advance_to(submitted_at + LATENCY + 1)
-    done = await status(made, ref.job_id, "cogvideox", mode)
+    done = await h.get_status(made, ref.job_id, "cogvideox", mode)
     assert done.state is JobState.SUCCEEDED
     video, cover = done.outputs
     assert [(o.index, o.kind) for o in done.outputs] == [(0, "video"), (1, "cover")]
     assert all(str(o.url).startswith(simulator.url + "/") for o in done.outputs)
-    code, body = await fetch(str(video.url), mode)
+    code, body = await h.fetch(str(video.url), mode)
     assert code == 200
     check_mp4(body)
-    code, body = await fetch(str(cover.url), mode)
+    code, body = await h.fetch(str(cover.url), mode)
     assert (code, h.read_png(body).width, h.read_png(body).height) == (200, 1280, 720)
     # The video's expiry is the connection's TTL from the read that saw it (not documented).
     expires_at = h.parse_time(video.expires_at)
@@ -164,15 +146,15 @@ async def test_an_image_finishes_and_expires_after_30_days(
     ref = made.submit("glm_image", IMAGE)
     submitted_at = float(h.submission(simulator, "bigmodel", ref.job_id)["submitted_at"])
     clock.advance_to(submitted_at + LATENCY + 1)
-    done = await status(made, ref.job_id, "glm_image", mode)
+    done = await h.get_status(made, ref.job_id, "glm_image", mode)
     (image,) = done.outputs
-    code, body = await fetch(str(image.url), mode)
+    code, body = await h.fetch(str(image.url), mode)
     assert (code, h.read_png(body).width) == (200, 1056)
     # The provider dates it 30 days from its read; the simulator expires it 30 days from submit.
     clock.advance_to(submitted_at + 30 * 86400 - 60)
-    assert (await fetch(str(image.url), mode))[0] == 200
+    assert (await h.fetch(str(image.url), mode))[0] == 200
     clock.advance_to(submitted_at + 30 * 86400 + 60)
-    assert (await fetch(str(image.url), mode))[0] == 403
+    assert (await h.fetch(str(image.url), mode))[0] == 403
     assert h.parse_time(image.expires_at).timestamp() >= submitted_at + 30 * 86400
 
 
@@ -201,7 +183,7 @@ async def test_refusals_are_classified_without_retry_or_purchase(
         made.submit("cogvideox", VIDEO)
     assert busy.value.refused
     with pytest.raises(AigcUnknownJobError):
-        await status(made, "no-such-task", "cogvideox", mode)
+        await h.get_status(made, "no-such-task", "cogvideox", mode)
     stats = h.vendor_stats(simulator, "bigmodel")
     assert stats["submissions"]["count"] == 1
     assert stats["rejections"] == {"1002": 1, "1301": 1, "1302": 1, "404": 1}

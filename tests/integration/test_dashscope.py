@@ -1,12 +1,18 @@
 """DashScope Wan in real Airflow (``airflow dags test``) against the simulator over HTTP and a moto
-S3 server: the chain with a partially failed image task, the one-task operator deferring, and a
-submit whose answer was lost, reported with the task listing's candidate and never resent."""
+S3 server: the chain with a partially failed image task, the one-task operator deferring, a
+submit whose answer was lost, reported with the task listing's candidate and never resent, and a
+deferred task marked failed whose PENDING task is cancelled by the triggerer (opt-in)."""
 
 from __future__ import annotations
 
+import json
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pytest
 
@@ -14,7 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 from demo_archive import read_archive
 
+from tests.integration.live_airflow import LiveAirflow, finish, live_airflow
+
 if TYPE_CHECKING:
+    import subprocess
+
     from tests.conftest import S3Server, SimulatorServer
     from tests.integration.conftest import AirflowHarness
 
@@ -122,3 +132,64 @@ def test_a_lost_submit_answer_names_the_listed_candidate_and_is_never_resent(
     assert "AigcSubmitUnconfirmedError" in output
     assert f"{job['job_id']} (PENDING" in output
     assert "evidence, not proof" in output
+
+
+LIVE_RUN_SECONDS = 300.0
+# PENDING lasts a tenth of the latency: long enough to outlast a LocalExecutor's start-up.
+PENDING_LATENCY_SECONDS = 1200.0
+
+
+def _task_status(sim: SimulatorServer, task_id: str) -> str:
+    request = urllib.request.Request(
+        f"{sim.url}/api/v1/tasks/{task_id}", headers={"Authorization": f"Bearer {DEMO_KEY}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return str(json.loads(answer.read())["output"]["task_status"])
+
+
+def _deferred_instance(live: LiveAirflow, dag_id: str, process: subprocess.Popen[bytes]) -> str:
+    """The task instance path of ``dag_id``'s only task, once it is deferred."""
+    deadline = time.monotonic() + LIVE_RUN_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            runs = live.api("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]
+        except urllib.error.HTTPError as error:  # 404 until the run's process has parsed the DAG
+            if error.code != 404:
+                raise
+            runs = []
+        if runs:
+            path = f"/dags/{dag_id}/dagRuns/{quote(runs[0]['dag_run_id'], safe='')}/taskInstances"
+            (instance,) = live.api("GET", path)["task_instances"]
+            if instance["state"] == "deferred":
+                return f"{path}/{instance['task_id']}"
+        time.sleep(1)
+    raise AssertionError(f"{dag_id} did not defer (the run's process ended: {process.poll() is not None})")
+
+
+def test_a_deferred_task_marked_failed_cancels_its_pending_task_when_opted_in(
+    airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A real triggerer calls the trigger's ``on_kill`` when the user marks the task failed; the
+    simulator (like DashScope) cancels only a PENDING task, for free."""
+    _wan_latency(sim, PENDING_LATENCY_SECONDS)
+    bucket = s3.make_bucket("wan-cancel")
+    env = {**airflow.connections, "AIGC_ARCHIVE_BUCKET": bucket}
+    home = tmp_path_factory.mktemp("live-wan-cancel")
+    with live_airflow(airflow.template_db, home, DAGS, env, executor=True) as live:
+        log = home / "dags-test.log"
+        process = live.dags_test("it_wan_cancel", {}, log)
+        instance = _deferred_instance(live, "it_wan_cancel", process)
+        (job,) = _dashscope(sim)["submissions"]["jobs"]
+        assert _task_status(sim, job["job_id"]) == "PENDING"
+
+        live.api("PATCH", instance, {"new_state": "failed"})
+        deadline = time.monotonic() + LIVE_RUN_SECONDS
+        while _task_status(sim, job["job_id"]) != "CANCELED" and time.monotonic() < deadline:
+            time.sleep(1)
+        output = finish(process, log, timeout=LIVE_RUN_SECONDS)
+        triggerer_log = (home / "triggerer.log").read_text(errors="replace")
+
+    assert _task_status(sim, job["job_id"]) == "CANCELED", output[-3000:] + triggerer_log[-3000:]
+    assert len(_dashscope(sim)["submissions"]["jobs"]) == 1  # nothing bought again
+    assert _dashscope(sim)["downloads"]["count"] == 0
+    assert DEMO_KEY not in output + triggerer_log

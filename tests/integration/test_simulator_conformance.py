@@ -27,9 +27,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
-import requests
 
 from airflow_provider_aigc.exceptions import (
     EXCEPTION_CLASSES,
@@ -54,6 +52,8 @@ from tests.integration.conformance_helpers import SimClock, Sleeps
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
+
+    import requests
 
     from airflow_provider_aigc.hooks.base import AigcHook
     from airflow_provider_aigc.vendors.base import HttpRequest, HttpResponse
@@ -137,23 +137,6 @@ def make_hook(clock: SimClock) -> Iterator[HookFactory]:
 async def submit(hook: AigcHook[Any], app: str, params: dict[str, Any], mode: str) -> JobRef:
     """A submit is a worker's call, sync in either mode (the hook has no async submit)."""
     return hook.submit(app, params)
-
-
-async def get_status(hook: AigcHook[Any], job_id: str, app: str, mode: str) -> JobStatus:
-    return await hook.aget_status(job_id, app) if mode == "async" else hook.get_status(job_id, app)
-
-
-def fetch_blocking(url: str) -> tuple[int, bytes]:
-    response = requests.get(url, timeout=10)
-    return response.status_code, response.content
-
-
-async def fetch(url: str, mode: str) -> tuple[int, bytes]:
-    """GET an output URL the way the mode's code would: requests (blocking, as on a worker) or aiohttp."""
-    if mode == "sync":
-        return fetch_blocking(url)
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
-        return response.status, await response.read()
 
 
 def assert_no_credentials(*values: object) -> None:
@@ -278,26 +261,26 @@ async def test_a_job_runs_finishes_and_its_outputs_expire_as_documented(
     running = []
     for fraction in RUNNING_FRACTIONS:
         clock.advance_to(submitted_at + fraction * LATENCY)
-        running.append(await get_status(hook, ref.job_id, case.app, mode))
+        running.append(await h.get_status(hook, ref.job_id, case.app, mode))
     check_running(case, running)
 
     clock.advance_to(submitted_at + LATENCY + 1)
-    done = await get_status(hook, ref.job_id, case.app, mode)
+    done = await h.get_status(hook, ref.job_id, case.app, mode)
     assert (done.state, done.progress, done.error) == (JobState.SUCCEEDED, 1.0, None)
     assert (done.job_id, done.conn_id) == (ref.job_id, case.conn_id)
-    assert await get_status(hook, ref.job_id, case.app, mode) == done  # stays done, same outputs
+    assert await h.get_status(hook, ref.job_id, case.app, mode) == done  # stays done, same outputs
     images, expires_at = check_outputs(case, done, submitted_at, simulator)
 
     for url, size in images:
-        status, body = await fetch(url, mode)
+        status, body = await h.fetch(url, mode)
         assert status == 200, url
         png = h.read_png(body)
         assert (png.width, png.height) == size
     if expires_at is not None:
         clock.advance_to(expires_at.timestamp() - MARGIN)
-        assert [(await fetch(url, mode))[0] for url, _ in images] == [200] * len(images)
+        assert [(await h.fetch(url, mode))[0] for url, _ in images] == [200] * len(images)
         clock.advance_to(expires_at.timestamp() + MARGIN)
-        assert [(await fetch(url, mode))[0] for url, _ in images] == [403] * len(images)
+        assert [(await h.fetch(url, mode))[0] for url, _ in images] == [403] * len(images)
 
     stats = h.vendor_stats(simulator, hook.vendor)
     assert stats["submissions"]["count"] == 1
@@ -335,8 +318,8 @@ async def test_baidu_token_the_vendor_rejects_is_renewed_once(
     sleeps = Sleeps()
     hook = make_hook(BaiduHook, h.BAIDU_GOOD, sleeps)
     ref = await submit(hook, "txt2imgv2", ERNIE, mode)
-    await get_status(hook, ref.job_id, ref.app, mode)
-    assert (await get_status(hook, ref.job_id, ref.app, mode)).state is JobState.QUEUED
+    await h.get_status(hook, ref.job_id, ref.app, mode)
+    assert (await h.get_status(hook, ref.job_id, ref.app, mode)).state is JobState.QUEUED
     stats = h.vendor_stats(simulator, "baidu")
     assert (stats["tokens_issued"], stats["rejections"]) == (2, {"111": 1})
 
@@ -458,7 +441,7 @@ async def test_baidu_moderated_prompt_fails_the_job_as_content_rejected(
 ) -> None:
     hook = make_hook(BaiduHook, h.BAIDU_GOOD)
     ref = await submit(hook, "txt2imgv2", {**ERNIE, "prompt": MODERATED}, mode)
-    status = await get_status(hook, ref.job_id, ref.app, mode)  # visible on the first poll
+    status = await h.get_status(hook, ref.job_id, ref.app, mode)  # visible on the first poll
     assert (status.state, status.outputs) == (JobState.FAILED, ())
     assert status.error is not None
     assert (status.error.type, status.error.code) == ("AigcContentRejectedError", "501")
@@ -568,7 +551,7 @@ async def test_unknown_job_id_raises_the_documented_class_without_retry(
     sleeps = Sleeps()
     hook = make_hook(hook_class, conn_id, sleeps)
     with pytest.raises(AigcError) as raised:
-        await get_status(hook, job_id, app, mode)
+        await h.get_status(hook, job_id, app, mode)
     assert (type(raised.value), raised.value.code, raised.value.fail_fast) == (error_class, code, True)
     stats = h.vendor_stats(simulator, hook.vendor)
     assert (stats["polls"], stats["rejections"]) == (1, {rejection: 1})

@@ -51,13 +51,11 @@ class Gateway:
         self._server.server_close()
 
     def _forward(
-        self, method: str, path: str, body: bytes, content_type: str | None, authorization: str | None
+        self, method: str, path: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, bytes, str]:
         request = urllib.request.Request(self.upstream + path, data=body or None, method=method)
-        if content_type:
-            request.add_header("Content-Type", content_type)
-        if authorization:  # header credentials (BigModel's Bearer key) pass through a gateway
-            request.add_header("Authorization", authorization)
+        for name, value in headers.items():
+            request.add_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, response.read(), response.headers.get("Content-Type", "")
@@ -76,16 +74,25 @@ class Gateway:
             def _relay(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                status, answer, content_type = gateway._forward(
-                    self.command,
-                    self.path,
-                    body,
-                    self.headers.get("Content-Type"),
-                    self.headers.get("Authorization"),
-                )
+                # What the vendors read passes through: header credentials (Bearer keys) and
+                # their own headers (DashScope's X-DashScope-Async).
+                passed = {
+                    name: value
+                    for name, value in self.headers.items()
+                    if name.lower() in ("content-type", "authorization") or name.lower().startswith("x-")
+                }
+                status, answer, content_type = gateway._forward(self.command, self.path, body, passed)
                 path = urlsplit(self.path).path
                 gateway.forwarded.append(path)
-                replacement = gateway.replace.get(path)
+                # A key ending in "/" stands for every path under it (status paths carry the job id).
+                replacement = next(
+                    (
+                        answer
+                        for key, answer in gateway.replace.items()
+                        if path == key or (key.endswith("/") and path.startswith(key))
+                    ),
+                    None,
+                )
                 if replacement is not None:
                     status, answer, content_type = (
                         replacement.status,

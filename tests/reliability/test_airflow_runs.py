@@ -223,7 +223,8 @@ def test_failing_dag_fails_each_task_classified_buys_nothing_twice_and_leaks_not
         assert expected in output, expected
     vendors = sim.stats()["vendors"]
     counts = {vendor: data["submissions"]["count"] for vendor, data in vendors.items()}
-    assert counts == {"zhipu": 1, "baidu": 2, "jumdata": 1}  # one job per accepted submit, none for bad input
+    # one job per accepted submit, none for bad input
+    assert counts == {"zhipu": 1, "baidu": 2, "jumdata": 1, "bigmodel": 0, "dashscope": 0}
     assert vendors["baidu"]["tokens_issued"] >= 2  # the tokens really expired and were refreshed
     assert scan(run, s3, bucket, since_ms) == {}
     stored = [item["Key"] for item in s3.client.list_objects_v2(Bucket=bucket).get("Contents", [])]

@@ -645,6 +645,7 @@ def test_the_trigger_a_sensor_defers_to_carries_no_secret(sim: SimulatorServer, 
         "end_time",
         "app",
         "max_consecutive_failures",
+        "cancel_pending_on_kill",
     }
     assert deferred.value.timeout is None
     assert kwargs["end_time"] > time.time()

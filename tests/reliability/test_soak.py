@@ -31,7 +31,12 @@ def soak_sim(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> Simulator
     sim.config(
         {
             "latency": FAST_LATENCY,
-            "concurrency": {"zhipu": 0, "baidu": 0, "jumdata": 0},
+            # The soak drives the hooks, not the operators' capacity wait (tests/integration/
+            # test_batches.py), and records the hooks' pauses instead of sleeping them: the
+            # accounts' own limits are lifted (DashScope's per-model concurrency and submit rate);
+            # injected rate-limit and concurrency faults still come.
+            "concurrency": {"zhipu": 0, "baidu": 0, "jumdata": 0, "dashscope": 0},
+            "submit_rate": {"dashscope": 0},
             "token_max_calls": 40,
             "moderation_words": [MODERATION_WORD],
         }

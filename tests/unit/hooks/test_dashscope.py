@@ -17,6 +17,7 @@ from airflow_provider_aigc.exceptions import (
     AigcSubmitUnconfirmedError,
 )
 from airflow_provider_aigc.hooks.dashscope import PROBE_TASK_ID, DashScopeHook
+from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 from airflow_provider_aigc.models import JobState
 from tests.unit.hooks.fakes import Drop, FakeVendor, Reply
 
@@ -207,6 +208,19 @@ def test_cancel_posts_to_the_task_and_reports_a_running_task(vendor: FakeVendor,
         hook.cancel(TASK)
 
     assert [request.method for request in vendor.seen(path)] == ["POST", "POST"]
+    assert DashScopeHook.can_cancel
+
+
+def test_a_vendor_without_a_cancel_call_refuses_to_cancel_and_sends_nothing(
+    vendor: FakeVendor, make_hook: Callable[..., Any]
+) -> None:
+    zhipu = make_hook(ZhipuHook)
+
+    with pytest.raises(AigcInvalidRequestError, match="zhipu offers no call to cancel a job"):
+        zhipu.cancel(TASK)
+
+    assert not ZhipuHook.can_cancel
+    assert vendor.requests == []
 
 
 def test_list_tasks_asks_for_the_model_within_24_hours(vendor: FakeVendor, hook: DashScopeHook) -> None:

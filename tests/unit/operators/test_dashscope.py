@@ -42,7 +42,13 @@ def test_image_operator_sends_n_1_unless_asked_and_templates_every_field() -> No
 
     assert set(IMAGE_PARAMETERS) <= set(operator.template_fields)
     assert validate("wan_image", operator.params_for_request())["n"] == 1
-    assert set(WanImageToS3Operator.template_fields) >= {*IMAGE_PARAMETERS, "s3_bucket", "s3_key_prefix"}
+    assert set(WanImageToS3Operator.template_fields) >= {
+        *IMAGE_PARAMETERS,
+        "s3_bucket",
+        "s3_key_prefix",
+        "cancel_pending_on_kill",
+    }
+    assert WanImageToS3Operator(task_id="g", prompt="p", s3_bucket="b").cancel_pending_on_kill is False
 
 
 def test_video_operator_maps_its_arguments_one_to_one() -> None:

@@ -73,6 +73,11 @@ class FakeVendor:
     vendor: str = "zhipu"
     concurrency_refusals: int = 0
     protocol: FakeProtocol = field(default_factory=FakeProtocol)
+    can_cancel: bool = True  # a vendor with a cancel call (DashScope)
+    cancelled: list[str] = field(default_factory=list)
+
+    def cancel(self, job_id: str) -> None:
+        self.cancelled.append(job_id)
 
     def validate(self, app: str, params: dict[str, Any]) -> dict[str, Any]:
         return {name: value for name, value in params.items() if value is not None}
@@ -452,6 +457,39 @@ def test_without_deferral_the_wait_ends_at_the_deadline(task: Task) -> None:
 
     assert task.vendor.purchases == ["job1"]
     assert sum(task.sleeps) <= 4
+
+
+def test_the_cancel_option_is_rendered_checked_and_carried_by_the_trigger(task: Task) -> None:
+    with_kwargs(task, cancel_pending_on_kill="true")
+
+    assert task.start().trigger.serialize()[1]["cancel_pending_on_kill"] is True
+    assert "cancel_pending_on_kill" in CogViewToS3Operator.template_fields
+
+    with_kwargs(task, cancel_pending_on_kill="maybe")
+    with pytest.raises(AirflowFailException, match="cancel_pending_on_kill must be true or false"):
+        task.operator().execute(task.context())
+
+
+@pytest.mark.parametrize(("opted_in", "cancelled"), [(True, ["job1"]), (False, [])])
+def test_killed_while_waiting_in_the_worker_cancels_the_job_only_when_opted_in(
+    task: Task, opted_in: bool, cancelled: list[str]
+) -> None:
+    with_kwargs(task, deferrable=False, poll_interval=1.0, timeout=3, cancel_pending_on_kill=opted_in)
+    waiting = task.operator()
+    with pytest.raises(AirflowSensorTimeout):  # stands in for the wait the kill interrupts
+        waiting.execute(task.context())
+
+    waiting.on_kill()
+
+    assert task.vendor.cancelled == cancelled
+
+
+def test_killed_before_buying_cancels_nothing(task: Task) -> None:
+    with_kwargs(task, cancel_pending_on_kill=True)
+
+    task.operator().on_kill()
+
+    assert task.vendor.cancelled == []
 
 
 def test_a_timeout_event_fails_without_retries_and_buys_nothing(task: Task) -> None:

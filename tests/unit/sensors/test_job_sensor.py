@@ -26,6 +26,7 @@ from airflow_provider_aigc.exceptions import (
     AigcUnknownJobError,
 )
 from airflow_provider_aigc.hooks.baidu import BaiduHook
+from airflow_provider_aigc.hooks.dashscope import DashScopeHook
 from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 from airflow_provider_aigc.models import JobState
 from airflow_provider_aigc.sensors.job import AigcJobSensor
@@ -103,7 +104,15 @@ def test_defaults_defer_with_a_one_hour_deadline() -> None:
 
     assert waiting.deferrable is True
     assert waiting.timeout == timedelta(hours=1).total_seconds()
-    assert set(waiting.template_fields) == {"job", "conn_id", "job_id", "vendor", "app"}
+    assert set(waiting.template_fields) == {
+        "job",
+        "conn_id",
+        "job_id",
+        "vendor",
+        "app",
+        "cancel_pending_on_kill",
+    }
+    assert waiting.cancel_pending_on_kill is False
 
 
 # --- execute: check once, then defer ---------------------------------------------------------
@@ -136,7 +145,19 @@ def test_a_running_job_defers_with_an_absolute_deadline_in_the_trigger(statuses:
         "poll_interval": 15.0,
         "app": "cogview",
         "max_consecutive_failures": 5,
+        "cancel_pending_on_kill": False,
     }
+
+
+def test_the_rendered_cancel_option_travels_to_the_trigger_and_a_bad_one_fails_fast(statuses: Script) -> None:
+    statuses.items = [RUNNING]
+
+    deferred = deferral(sensor(cancel_pending_on_kill="True"))
+
+    assert deferred.trigger.serialize()[1]["cancel_pending_on_kill"] is True
+    assert "cancel_pending_on_kill" in AigcJobSensor.template_fields
+    with pytest.raises(AirflowFailException, match="cancel_pending_on_kill must be true or false"):
+        sensor(cancel_pending_on_kill="sometimes").execute({})
 
 
 def test_the_trigger_never_sees_the_request(statuses: Script) -> None:
@@ -375,3 +396,20 @@ def test_on_kill_says_the_job_keeps_running_at_the_vendor() -> None:
     assert len(logs) == 1
     assert f"cogview job {JOB_ID} keeps running" in logs[0].message
     assert "no way to cancel" in logs[0].message
+
+
+def test_on_kill_in_the_worker_cancels_a_dashscope_task_when_opted_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cancelled: list[str] = []
+    monkeypatch.setattr(DashScopeHook, "cancel", lambda hook, job_id: cancelled.append(job_id))
+    wan = AigcJobSensor(task_id="wait", vendor="dashscope", job_id="task-1", app="wan_video")
+    wan.cancel_pending_on_kill = True  # as execute leaves it, rendered and checked
+
+    with captured_logs() as logs:
+        wan.on_kill()
+        AigcJobSensor(task_id="w2", vendor="dashscope", job_id="task-2", app="wan_video").on_kill()
+
+    assert cancelled == ["task-1"]
+    assert "dashscope cancelled wan_video job task-1" in logs[1].message
+    assert "task-2 keeps running" in logs[2].message

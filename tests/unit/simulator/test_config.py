@@ -12,7 +12,9 @@ def test_defaults_follow_the_documents() -> None:
     assert config.latency_for("news_generate") == 2
     assert config.latency_for("wan_image") == 60
     assert config.latency_for("wan_video") == 180
-    assert config.concurrency == {"zhipu": 0, "baidu": 2, "jumdata": 0, "bigmodel": 0, "dashscope": 5}
+    # DashScope's limits are per model (simulator/dashscope.py MODEL_LIMITS) unless a number is set.
+    assert config.concurrency == {"zhipu": 0, "baidu": 2, "jumdata": 0, "bigmodel": 0, "dashscope": None}
+    assert config.submit_rate["dashscope"] is None
     assert config.url_ttl == {
         "zhipu": 86400,
         "baidu": 3600,
@@ -69,6 +71,9 @@ def test_merge_is_deep_and_null_deletes_only_under_faults() -> None:
         ({"speed": -1}, "speed"),
         ({"latency": {"dalle": 1}}, "latency"),
         ({"concurrency": {"baidu": 1.5}}, "concurrency.baidu"),
+        ({"concurrency": {"baidu": None}}, "concurrency.baidu must be a number"),
+        ({"submit_rate": {"zhipu": None}}, "submit_rate.zhipu must be a number"),
+        ({"submit_rate": {"dashscope": -1}}, "submit_rate values must be >= 0"),
         ({"url_ttl": {"zhipu": None}}, "url_ttl.zhipu"),
         ({"image_bytes": 2**31 + 1}, "image_bytes"),
         ({"faults": {"zhipu": {"token": {"slow": {}}}}}, "unknown kind"),

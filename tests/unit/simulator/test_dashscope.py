@@ -1,6 +1,7 @@
 """The simulator speaks DashScope as documented: the async header rule, Bearer auth, the three
 create paths, task states by the clock, UNKNOWN after 24 hours, expiring OSS-style URLs,
-per-image partial failure, the listing, cancel while PENDING, and the concurrency refusal."""
+per-image partial failure, the listing, cancel while PENDING, and the per-model concurrency and
+submit rate limits (the knobs replace them)."""
 
 from __future__ import annotations
 
@@ -191,6 +192,76 @@ def test_concurrency_cap_refuses_with_throttling_naming_concurrency(sim: Sim) ->
     assert (refused.status_code, refused.json()["code"]) == (429, "Throttling")
     assert "concurrent" in refused.json()["message"]
     assert sim.stats("dashscope")["submissions"]["count"] == 1
+
+
+def _flash(sim: Sim, model: str = "wan2.2-t2i-flash") -> requests.Response:
+    return _create(sim, SYNTHESIS, {"model": model, "input": {"prompt": "p"}, "parameters": {"n": 1}})
+
+
+def test_documented_per_model_concurrency_refuses_a_third_flash_task_but_not_another_model(sim: Sim) -> None:
+    """wan2.2-t2i-flash: 2 tasks in progress; each model counts its own."""
+    first = _flash(sim)
+    sim.clock.advance(1.0)  # past the submit rate (2 per second)
+    _flash(sim)
+    sim.clock.advance(1.0)
+
+    refused = _flash(sim)
+    other = _flash(sim, "wan2.5-t2i-preview")
+
+    assert (refused.status_code, refused.json()["code"]) == (429, "Throttling")
+    assert "concurrent" in refused.json()["message"]
+    assert other.status_code == 200
+    # A cancelled task no longer counts: the slot is free again.
+    assert (
+        sim.post(f"/api/v1/tasks/{first.json()['output']['task_id']}/cancel", headers=KEY).status_code == 200
+    )
+    assert _flash(sim).status_code == 200
+
+
+def test_a_finished_task_frees_its_slot(sim: Sim) -> None:
+    _flash(sim)
+    _flash(sim)
+    sim.clock.advance(60)  # latency: the two tasks are done
+
+    assert _flash(sim).status_code == 200
+
+
+@pytest.mark.parametrize(("model", "rate"), [("wan2.2-t2i-flash", 2), ("wan2.6-t2i", 5)])
+def test_documented_per_model_submit_rate_answers_rate_quota_within_one_second(
+    sim: Sim, model: str, rate: int
+) -> None:
+    sim.configure({"concurrency": {"dashscope": 0}})  # the rate alone
+    path, body = SYNTHESIS, {"model": model, "input": {"prompt": "p"}, "parameters": {"n": 1}}
+    if model == "wan2.6-t2i":
+        path, body = (
+            GENERATION,
+            {
+                "model": model,
+                "input": {"messages": [{"role": "user", "content": [{"text": "p"}]}]},
+                "parameters": {"n": 1},
+            },
+        )
+
+    answers = [_create(sim, path, body).status_code for _ in range(rate + 1)]
+    refused = _create(sim, path, body)
+    sim.clock.advance(1.0)
+    later = _create(sim, path, body)
+
+    assert answers == [200] * rate + [429]
+    assert refused.json()["code"] == "Throttling.RateQuota"
+    assert later.status_code == 200
+    assert sim.stats("dashscope")["submissions"]["count"] == rate + 1
+    assert sim.stats("dashscope")["rejections"]["Throttling.RateQuota"] == 2
+
+
+def test_the_knobs_replace_every_models_limits_and_zero_lifts_them(sim: Sim) -> None:
+    sim.configure({"concurrency": {"dashscope": 0}, "submit_rate": {"dashscope": 0}})
+
+    assert [_flash(sim).status_code for _ in range(6)] == [200] * 6
+
+    sim.configure({"concurrency": {"dashscope": None}, "submit_rate": {"dashscope": 1}})
+    sim.clock.advance(1.0)
+    assert [_flash(sim, "wan2.5-t2i-preview").status_code for _ in range(2)] == [200, 429]
 
 
 @pytest.mark.parametrize(("code", "status", "name"), [(4292, 429, "Throttling"), (4001, 400, "Arrearage")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from airflow_provider_aigc.exceptions import (
     AigcUnknownJobError,
 )
 from airflow_provider_aigc.hooks.baidu import BaiduHook
+from airflow_provider_aigc.hooks.dashscope import DashScopeHook
 from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 from airflow_provider_aigc.models import JobState
 from airflow_provider_aigc.triggers.capacity_room import room_for
@@ -94,16 +96,20 @@ def test_serialize_is_the_classpath_and_json_primitives_only(clock: FakeClock) -
             "end_time": 1_700_000_600.5,
             "app": "cogview",
             "max_consecutive_failures": 5,
+            "cancel_pending_on_kill": False,
         },
     )
 
 
 def test_a_trigger_rebuilt_from_its_serialized_form_is_the_same_trigger(clock: FakeClock) -> None:
-    classpath, kwargs = make_trigger(clock, max_consecutive_failures=2).serialize()
+    classpath, kwargs = make_trigger(
+        clock, max_consecutive_failures=2, cancel_pending_on_kill="true"
+    ).serialize()
 
     rebuilt = AigcJobTrigger(**kwargs)
 
     assert rebuilt.serialize() == (classpath, kwargs)
+    assert kwargs["cancel_pending_on_kill"] is True
 
 
 def test_default_poll_interval_comes_from_the_vendor_app_and_is_serialized(clock: FakeClock) -> None:
@@ -431,14 +437,101 @@ async def test_the_async_hook_is_built_from_the_connection_of_the_job(
     assert seen == [("baidu_prod", "1659384536691865192", "txt2imgv2")]
 
 
-async def test_on_kill_says_the_job_keeps_running_remotely(clock: FakeClock) -> None:
+@pytest.mark.parametrize("opted_in", [False, True])
+async def test_on_kill_says_the_job_keeps_running_remotely(clock: FakeClock, opted_in: bool) -> None:
+    """Zhipu has no cancel call: the opt-in changes nothing there."""
     with captured_logs() as logs:
-        await make_trigger(clock).on_kill()
+        await make_trigger(clock, cancel_pending_on_kill=opted_in).on_kill()
 
     assert len(logs) == 1
     assert logs[0].level == "warning"
     assert "zhipu offers no way to cancel jobs" in logs[0].message
     assert f"cogview job {JOB_ID} keeps running" in logs[0].message
+
+
+@dataclass
+class Cancels:
+    """The job ids DashScopeHook.acancel was called with; it raises ``errors`` in order."""
+
+    sent: list[str] = field(default_factory=list)
+    errors: list[Exception] = field(default_factory=list)
+
+
+@pytest.fixture
+def cancels(monkeypatch: pytest.MonkeyPatch) -> Cancels:
+    recorded = Cancels()
+
+    async def acancel(hook: DashScopeHook, job_id: str) -> None:
+        recorded.sent.append(job_id)
+        if recorded.errors:
+            raise recorded.errors.pop(0)
+
+    monkeypatch.setattr(DashScopeHook, "acancel", acancel)
+    return recorded
+
+
+def wan_trigger(clock: FakeClock, opted_in: bool) -> AigcJobTrigger:
+    return make_trigger(
+        clock,
+        vendor="dashscope",
+        conn_id="aigc_dashscope_default",
+        app="wan_image",
+        cancel_pending_on_kill=opted_in,
+    )
+
+
+async def test_on_kill_cancels_the_job_at_the_vendor_when_opted_in(
+    clock: FakeClock, cancels: Cancels
+) -> None:
+    trigger = wan_trigger(clock, opted_in=True)
+    with captured_logs() as logs:
+        await trigger.on_kill()
+        await trigger.cleanup()  # follows on_kill in the triggerer: no promise of a resumed watch
+
+    assert cancels.sent == [JOB_ID]
+    assert len(logs) == 2
+    assert "dashscope cancelled wan_image job" in logs[-1].message
+    assert "nothing is billed" in logs[-1].message
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        # The task left PENDING: the vendor refuses, the job runs on.
+        (
+            AigcInvalidRequestError("UnsupportedOperation: Failed to cancel the task"),
+            "did not cancel wan_image job",
+        ),
+        (AigcServerError("HTTP 500"), "failed (AigcServerError: HTTP 500): it may keep running"),
+    ],
+)
+async def test_on_kill_whose_cancel_is_refused_or_fails_logs_it_and_raises_nothing(
+    clock: FakeClock, cancels: Cancels, error: Exception, said: str
+) -> None:
+    cancels.errors.append(error)
+
+    with captured_logs() as logs:
+        await wan_trigger(clock, opted_in=True).on_kill()
+
+    assert cancels.sent == [JOB_ID]
+    assert logs[-1].level == "warning"
+    assert said in logs[-1].message
+    assert "keep" in logs[-1].message  # says the job may still run (and be billed)
+
+
+async def test_on_kill_without_the_opt_in_sends_no_cancel_and_names_the_option(
+    clock: FakeClock, cancels: Cancels
+) -> None:
+    with captured_logs() as logs:
+        await wan_trigger(clock, opted_in=False).on_kill()
+
+    assert cancels.sent == []
+    assert "cancel_pending_on_kill=True" in logs[-1].message
+
+
+def test_the_option_must_be_a_boolean(clock: FakeClock) -> None:
+    with pytest.raises(AigcInvalidRequestError, match="cancel_pending_on_kill must be true or false"):
+        make_trigger(clock, cancel_pending_on_kill="yes")
 
 
 async def test_cleanup_logs_only_when_the_trigger_stopped_before_the_job_finished(
