@@ -117,8 +117,9 @@ def _add(deploy: Deployment, name: str, argv: list[str]) -> Child:
 def _start_support(deploy: Deployment, sim_port: int, s3_port: int) -> None:
     latency = [f"{app}={seconds}" for app, seconds in SIMULATOR_LATENCY.items()]
     sim_args = [arg for item in latency for arg in ("--latency", item)]
-    # No vendor limit by default (the load reaches 72 jobs at once); the capacity scenario sets Baidu's.
-    sim_args += ["--concurrency", "baidu=0", "--concurrency", "dashscope=0"]
+    # No vendor limit by default (the load reaches 72 jobs at once, submitted in a burst); the
+    # capacity scenario sets Baidu's.
+    sim_args += ["--concurrency", "baidu=0", "--concurrency", "dashscope=0", "--submit-rate", "dashscope=0"]
     sim = _add(deploy, "simulator", simulator_argv(LOOPBACK, sim_port, seed=11, extra_args=sim_args))
     s3 = _add(deploy, "s3", [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(s3_port)])
     assert sim.process is not None
