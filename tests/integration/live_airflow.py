@@ -126,8 +126,13 @@ class LiveAirflow(AirflowRest):
     ) -> str:
         """Run ``dag_id`` (no review) until ``airflow dags test`` exits, within ``timeout``; its
         output. Fails at once, with the tail of ``log``, as ``reviewed_run`` does."""
+        return self.await_finished(dag_id, self.dags_test(dag_id, conf, log), log, timeout)
+
+    def await_finished(
+        self, dag_id: str, process: subprocess.Popen[bytes], log: Path, timeout: float = RUN_SECONDS
+    ) -> str:
+        """Wait, as ``finished_run`` does, for a ``dags_test`` process already started; its output."""
         deadline = time.monotonic() + timeout
-        process = self.dags_test(dag_id, conf, log)
         try:
             run_id = self._await_run_id(dag_id, process, deadline)
             if run_id is not None:
