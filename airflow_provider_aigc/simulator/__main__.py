@@ -84,7 +84,7 @@ def connection_lines(host: str, port: int, config: SimulatorConfig) -> list[str]
     """Shell-quoted ``NAME='json'`` lines for the default connections of this simulator."""
     reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://[{reachable}]:{port}" if ":" in reachable else f"http://{reachable}:{port}"
-    env = connection_env(url, zhipu_url_ttl=config.url_ttl["zhipu"] or 0)
+    env = connection_env(url, config.url_ttl)
     return [f"{name}={shlex.quote(value)}" for name, value in env.items()]
 
 

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from airflow_provider_aigc.simulator import admin, baidu, bigmodel, dashscope, jumdata, zhipu
+from airflow_provider_aigc.simulator import admin
 from airflow_provider_aigc.simulator.config import SimulatorConfig
 from airflow_provider_aigc.simulator.state import STATE, SimState
+from airflow_provider_aigc.simulator.vendors import SIM_VENDORS
 
 if TYPE_CHECKING:
     from airflow_provider_aigc.simulator.clock import Clock
@@ -38,6 +39,6 @@ def build_app(config: SimulatorConfig | None = None, clock: Clock | None = None)
     # Request bodies carry base64 images (BigModel: 5 MB, Baidu: 10 MB); aiohttp's default is 1 MiB.
     app = web.Application(middlewares=[count_requests], client_max_size=MAX_REQUEST_BYTES)
     app[STATE] = SimState(config or SimulatorConfig(), clock)
-    for module in (zhipu, baidu, jumdata, bigmodel, dashscope, admin):
-        app.add_routes(module.routes())
+    for routes in (*(profile.routes for profile in SIM_VENDORS), admin.routes):
+        app.add_routes(routes())
     return app

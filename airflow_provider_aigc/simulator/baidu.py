@@ -10,15 +10,15 @@ from urllib.parse import quote
 from aiohttp import web
 
 from airflow_provider_aigc.simulator.bodies import BadBody, read_fields, read_form
-from airflow_provider_aigc.simulator.credentials import DEMO_CREDENTIALS
 from airflow_provider_aigc.simulator.downloads import origin, serve_image
 from airflow_provider_aigc.simulator.faults import before, fire, injected_code, json_response
 from airflow_provider_aigc.simulator.jobs import QUEUED_FRACTION, Job, Outcome, Phase
+from airflow_provider_aigc.simulator.profile import API_FAULTS, SimVendor
 from airflow_provider_aigc.simulator.state import STATE, SimState, Token
 
 VENDOR = "baidu"
 APP = "txt2imgv2"
-CREDENTIALS = DEMO_CREDENTIALS[VENDOR]
+CREDENTIALS = {"api_key": "demo-baidu-api-key", "secret_key": "demo-baidu-secret-key"}
 MESSAGES = {
     4: "请求超限",
     13: "QPS 超限",
@@ -306,3 +306,27 @@ def routes() -> list[web.RouteDef]:
         web.post("/rpc/2.0/ernievilg/v1/getImgv2", get_image),
         web.get(r"/aigc-t2p/artist-long/{task:\d+}_{index:\d+}_final.png", download),
     ]
+
+
+def connection(base_url: str, url_ttl: float | None) -> dict[str, Any]:
+    return {
+        "conn_type": "aigc_baidu",
+        "host": base_url,
+        "login": CREDENTIALS["api_key"],
+        "password": CREDENTIALS["secret_key"],
+    }
+
+
+PROFILE = SimVendor(
+    name=VENDOR,
+    latency={APP: 30.0},
+    kinds=("token", "submit", "status", "download"),
+    routes=routes,
+    credentials=CREDENTIALS,
+    connection=connection,
+    faults={"submit": (*API_FAULTS, "job_failure", "partial_failure")},
+    fault_codes={"rate_limit": (18, 13), "quota": (17, 4)},
+    concurrency=2,
+    url_ttl=3600.0,
+    url_ttl_required=True,
+)

@@ -21,15 +21,15 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_aigc.simulator.credentials import DEMO_CREDENTIALS
 from airflow_provider_aigc.simulator.downloads import check_expiring, expiring_url, serve_file, serve_image
 from airflow_provider_aigc.simulator.faults import before, fire, injected_code, json_response
 from airflow_provider_aigc.simulator.jobs import Job, Outcome, Phase
 from airflow_provider_aigc.simulator.mp4 import Mp4Video
+from airflow_provider_aigc.simulator.profile import API_FAULTS, SimVendor
 from airflow_provider_aigc.simulator.state import STATE, SimState
 
 VENDOR = "bigmodel"
-API_KEY = DEMO_CREDENTIALS[VENDOR]["api_key"]
+API_KEY = "demo-bigmodel-key-id.demo-bigmodel-key-secret"
 KEY_ID, _, KEY_SECRET = API_KEY.partition(".")
 MODELS = {"glm_image": "glm-image", "cogvideox": "cogvideox-3"}
 IMAGE_SIZES = frozenset(
@@ -327,3 +327,22 @@ def routes() -> list[web.RouteDef]:
             r"/bigmodel-files/{kind:image|video|cover}/{task:[0-9-]+}/{index:\d+}.{ext:png|mp4}", download
         ),
     ]
+
+
+def connection(base_url: str, url_ttl: float | None) -> dict[str, Any]:
+    return {"conn_type": "aigc_bigmodel", "host": base_url, "password": API_KEY}
+
+
+PROFILE = SimVendor(
+    name=VENDOR,
+    latency={"glm_image": 20.0, "cogvideox": 120.0},
+    kinds=("submit", "status", "download"),
+    routes=routes,
+    credentials={"api_key": API_KEY},
+    connection=connection,
+    # accepted_5xx: the job is taken, then a gateway answers 5xx instead of the task id.
+    faults={"submit": (*API_FAULTS, "job_failure", "accepted_5xx")},
+    # 1302 (concurrency) is the `concurrency` knob's answer.
+    fault_codes={"rate_limit": (1305, 1312, 1303), "quota": (1113, 1304, 1308)},
+    url_ttl=30 * 86400.0,
+)

@@ -12,122 +12,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-VENDORS = ("zhipu", "baidu", "jumdata", "bigmodel", "dashscope")
-APP_VENDOR = {
-    "cogview": "zhipu",
-    "news_generate": "zhipu",
-    "txt2imgv2": "baidu",
-    "ai_draw": "jumdata",
-    "glm_image": "bigmodel",
-    "cogvideox": "bigmodel",
-    "wan_image": "dashscope",
-    "wan_video": "dashscope",
-}
-KINDS = {
-    "zhipu": ("submit", "status", "download"),
-    "baidu": ("token", "submit", "status", "download"),
-    "jumdata": ("submit", "status", "download"),
-    "bigmodel": ("submit", "status", "download"),
-    "dashscope": ("submit", "status", "download", "list", "cancel"),
-}
-# Which faults make sense where: (vendor or "*", kind) -> fault names.
-_API_FAULTS = ("slow", "http_5xx", "malformed", "rate_limit", "quota", "error")
-FAULTS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("*", "status"): _API_FAULTS,
-    ("*", "download"): ("slow", "http_5xx", "truncate", "endless"),
-    ("*", "token"): ("slow", "http_5xx", "malformed"),
-    ("zhipu", "submit"): (*_API_FAULTS, "job_failure"),
-    ("baidu", "submit"): (*_API_FAULTS, "job_failure", "partial_failure"),
-    ("jumdata", "submit"): _API_FAULTS,
-    # accepted_5xx: the job is taken, then a gateway answers 5xx instead of the task id.
-    ("bigmodel", "submit"): (*_API_FAULTS, "job_failure", "accepted_5xx"),
-    ("dashscope", "submit"): (*_API_FAULTS, "job_failure", "partial_failure"),
-    ("dashscope", "list"): _API_FAULTS,
-    ("dashscope", "cancel"): _API_FAULTS,
-}
-# Vendor codes a code-carrying fault may use; the first is the default.
-FAULT_CODES: dict[tuple[str, str], tuple[int, ...]] = {
-    ("zhipu", "rate_limit"): (10003,),
-    ("zhipu", "quota"): (10004,),
-    ("baidu", "rate_limit"): (18, 13),
-    ("baidu", "quota"): (17, 4),
-    ("jumdata", "rate_limit"): (609, 606),
-    ("bigmodel", "rate_limit"): (1305, 1312, 1303),  # 1302 (concurrency): the `concurrency` knob
-    ("bigmodel", "quota"): (1113, 1304, 1308),
-    # DashScope codes are strings: simulator/dashscope.py FAULT_CODES maps these numbers onto them.
-    ("dashscope", "rate_limit"): (429, 4291, 4292),
-    ("dashscope", "quota"): (4001, 4031),
-}
-CODE_FAULTS = ("rate_limit", "quota", "error")
+from airflow_provider_aigc.simulator.faults import FaultRule
+from airflow_provider_aigc.simulator.vendors import SIM_VENDORS
+
+PROFILES = {profile.name: profile for profile in SIM_VENDORS}
+VENDORS = tuple(PROFILES)
+DEFAULT_LATENCY = {app: seconds for profile in SIM_VENDORS for app, seconds in profile.latency.items()}
+DEFAULT_CONCURRENCY = {profile.name: profile.concurrency for profile in SIM_VENDORS}
+DEFAULT_SUBMIT_RATE = {profile.name: profile.submit_rate for profile in SIM_VENDORS}
+DEFAULT_URL_TTL = {profile.name: profile.url_ttl for profile in SIM_VENDORS}
 MAX_IMAGE_BYTES = 2**31
 MAX_VIDEO_BYTES = 2**32
 T = TypeVar("T")
 
-DEFAULT_LATENCY = {
-    "cogview": 240.0,
-    "news_generate": 2.0,
-    "txt2imgv2": 30.0,
-    "ai_draw": 30.0,
-    "glm_image": 20.0,
-    "cogvideox": 120.0,
-    "wan_image": 60.0,
-    "wan_video": 180.0,
-}
-# Vendors whose limits are per model, from a table in their module: there null (the default) takes
-# the documented per-model limits, and a number replaces them for every model (0 = unlimited).
-PER_MODEL_LIMITS = ("dashscope",)
-DEFAULT_CONCURRENCY: dict[str, int | None] = {
-    "zhipu": 0,
-    "baidu": 2,
-    "jumdata": 0,
-    "bigmodel": 0,
-    "dashscope": None,
-}
-# Submits per second per account (0 = unlimited): none of the seed documents gives a number.
-DEFAULT_SUBMIT_RATE: dict[str, float | None] = {
-    "zhipu": 0.0,
-    "baidu": 0.0,
-    "jumdata": 0.0,
-    "bigmodel": 0.0,
-    "dashscope": None,
-}
-DEFAULT_URL_TTL: dict[str, float | None] = {
-    "zhipu": 86400.0,
-    "baidu": 3600.0,
-    "jumdata": None,
-    "bigmodel": 30 * 86400.0,
-    "dashscope": 86400.0,
-}
-
 
 def faults_for(vendor: str, kind: str) -> tuple[str, ...]:
     """The fault names allowed for one vendor's endpoint kind."""
-    return FAULTS.get((vendor, kind)) or FAULTS.get(("*", kind), ())
-
-
-@dataclass
-class FaultRule:
-    """When a fault fires: on the next ``next`` matching requests, otherwise with ``probability``.
-
-    ``next`` counts down as the rule fires (so ``GET /_sim/config`` shows what is left).
-    ``delay`` belongs to ``slow``, ``status`` to ``http_5xx``, ``code`` to the code-carrying faults.
-    """
-
-    probability: float = 0.0
-    next: int = 0
-    delay: float = 5.0
-    status: int = 503
-    code: int | None = None
-
-    def to_dict(self, fault: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"probability": self.probability, "next": self.next}
-        if fault == "slow":
-            out["delay"] = self.delay
-        elif fault in ("http_5xx", "accepted_5xx"):
-            out["status"] = self.status
-        elif fault in CODE_FAULTS:
-            out["code"] = self.code
-        return out
+    return PROFILES[vendor].faults_for(kind)
 
 
 @dataclass
@@ -163,22 +64,28 @@ class SimulatorConfig:
 
     def __post_init__(self) -> None:
         _check(self.speed > 0 and math.isfinite(self.speed), "speed must be a positive number")
-        _check_keys("latency", self.latency, APP_VENDOR)
+        _check_keys("latency", self.latency, DEFAULT_LATENCY)
         _check_keys("concurrency", self.concurrency, VENDORS)
         _check_keys("url_ttl", self.url_ttl, VENDORS)
         _check_keys("submit_rate", self.submit_rate, VENDORS)
         self.submit_rate = {**DEFAULT_SUBMIT_RATE, **self.submit_rate}
         self.latency = {**DEFAULT_LATENCY, **self.latency}
         self.concurrency = {**DEFAULT_CONCURRENCY, **self.concurrency}
-        for name, limits in (("submit_rate", self.submit_rate), ("concurrency", self.concurrency)):
+        for name, limits, defaults in (
+            ("submit_rate", self.submit_rate, DEFAULT_SUBMIT_RATE),
+            ("concurrency", self.concurrency, DEFAULT_CONCURRENCY),
+        ):
             for vendor, value in limits.items():
-                _check(value is not None or vendor in PER_MODEL_LIMITS, f"{name}.{vendor} must be a number")
+                # null is the default, and only allowed, where the vendor's limits are per model
+                _check(value is not None or defaults[vendor] is None, f"{name}.{vendor} must be a number")
                 _check(value is None or value >= 0, f"{name} values must be >= 0")
         self.url_ttl = {**DEFAULT_URL_TTL, **self.url_ttl}
         _check(all(v >= 0 for v in self.latency.values()), "latency values must be >= 0")
         _check(all(v is None or v > 0 for v in self.url_ttl.values()), "url_ttl values must be > 0 or null")
-        _check(self.url_ttl["zhipu"] is not None, "url_ttl.zhipu must be a number")
-        _check(self.url_ttl["baidu"] is not None, "url_ttl.baidu must be a number")
+        for vendor, ttl in self.url_ttl.items():
+            _check(
+                ttl is not None or not PROFILES[vendor].url_ttl_required, f"url_ttl.{vendor} must be a number"
+            )
         _check(self.token_ttl > 0, "token_ttl must be > 0")
         _check(self.token_max_calls is None or self.token_max_calls > 0, "token_max_calls must be > 0")
         _check(self.jumdata_timestamp_window > 0, "jumdata_timestamp_window must be > 0")
@@ -191,7 +98,7 @@ class SimulatorConfig:
         for vendor, kinds in self.faults.items():
             _check(vendor in VENDORS, f"faults: unknown vendor {vendor!r}")
             for kind, rules in kinds.items():
-                _check(kind in KINDS[vendor], f"faults.{vendor}: unknown kind {kind!r}")
+                _check(kind in PROFILES[vendor].kinds, f"faults.{vendor}: unknown kind {kind!r}")
                 for fault, rule in rules.items():
                     _check_rule(vendor, kind, fault, rule)
 
@@ -317,7 +224,7 @@ def _check_rule(vendor: str, kind: str, fault: str, rule: FaultRule) -> None:
     _check(rule.delay >= 0, f"{where}.delay must be >= 0")
     _check(500 <= rule.status <= 599, f"{where}.status must be 500..599")
     if fault in ("rate_limit", "quota"):
-        allowed = FAULT_CODES.get((vendor, fault))
+        allowed = PROFILES[vendor].fault_codes.get(fault)
         _check(allowed is not None, f"{where}: {vendor} documents no {fault} code")
         assert allowed is not None
         if rule.code is None:

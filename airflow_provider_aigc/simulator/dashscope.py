@@ -17,16 +17,16 @@ from typing import Any
 from aiohttp import web
 
 from airflow_provider_aigc.simulator.bodies import BadBody, read_fields
-from airflow_provider_aigc.simulator.credentials import DEMO_CREDENTIALS
 from airflow_provider_aigc.simulator.downloads import origin, serve_file, serve_image
 from airflow_provider_aigc.simulator.faults import before, fire, injected_code, json_response
 from airflow_provider_aigc.simulator.jobs import Job, Outcome, Phase
 from airflow_provider_aigc.simulator.mp4 import Mp4Video
+from airflow_provider_aigc.simulator.profile import API_FAULTS, SimVendor
 from airflow_provider_aigc.simulator.state import STATE, SimState
 
 VENDOR = "dashscope"
 API = "/api/v1"
-API_KEY = DEMO_CREDENTIALS[VENDOR]["api_key"]
+API_KEY = "sk-demo-dashscope-api-key"
 BEIJING = timezone(timedelta(hours=8))
 IMAGE_PATH = "/dashscope-result/{task}/{index}.png"
 VIDEO_PATH = "/dashscope-result/{task}/{index}.mp4"
@@ -560,3 +560,27 @@ def routes() -> list[web.RouteDef]:
         web.get(r"/dashscope-result/{task}/{index:\d+}.png", download_image),
         web.get(r"/dashscope-result/{task}/0.mp4", download_video),
     ]
+
+
+def connection(base_url: str, url_ttl: float | None) -> dict[str, Any]:
+    return {"conn_type": "aigc_dashscope", "host": f"{base_url}{API}", "password": API_KEY}
+
+
+PROFILE = SimVendor(
+    name=VENDOR,
+    latency={"wan_image": 60.0, "wan_video": 180.0},
+    kinds=("submit", "status", "download", "list", "cancel"),
+    routes=routes,
+    credentials={"api_key": API_KEY},
+    connection=connection,
+    faults={
+        "submit": (*API_FAULTS, "job_failure", "partial_failure"),
+        "list": API_FAULTS,
+        "cancel": API_FAULTS,
+    },
+    # Numbers standing for the string codes: FAULT_CODES above maps them.
+    fault_codes={"rate_limit": (429, 4291, 4292), "quota": (4001, 4031)},
+    concurrency=None,  # MODEL_LIMITS
+    submit_rate=None,
+    url_ttl=86400.0,
+)

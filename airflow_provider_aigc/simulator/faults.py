@@ -4,14 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from airflow_provider_aigc.simulator.config import CODE_FAULTS, FaultRule
-
 if TYPE_CHECKING:
     from airflow_provider_aigc.simulator.state import SimState
+
+CODE_FAULTS = ("rate_limit", "quota", "error")
+
+
+@dataclass
+class FaultRule:
+    """When a fault fires: on the next ``next`` matching requests, otherwise with ``probability``.
+
+    ``next`` counts down as the rule fires (so ``GET /_sim/config`` shows what is left).
+    ``delay`` belongs to ``slow``, ``status`` to ``http_5xx``, ``code`` to the code-carrying faults.
+    """
+
+    probability: float = 0.0
+    next: int = 0
+    delay: float = 5.0
+    status: int = 503
+    code: int | None = None
+
+    def to_dict(self, fault: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"probability": self.probability, "next": self.next}
+        if fault == "slow":
+            out["delay"] = self.delay
+        elif fault in ("http_5xx", "accepted_5xx"):
+            out["status"] = self.status
+        elif fault in CODE_FAULTS:
+            out["code"] = self.code
+        return out
 
 
 def fire(state: SimState, vendor: str, kind: str, fault: str) -> FaultRule | None:

@@ -11,16 +11,16 @@ from typing import Any
 from aiohttp import web
 
 from airflow_provider_aigc.simulator.bodies import read_form
-from airflow_provider_aigc.simulator.credentials import DEMO_CREDENTIALS
 from airflow_provider_aigc.simulator.downloads import check_expiring, expiring_url, serve_image
 from airflow_provider_aigc.simulator.faults import before, injected_code, json_response
 from airflow_provider_aigc.simulator.jobs import Job, Phase
+from airflow_provider_aigc.simulator.profile import API_FAULTS, SimVendor
 from airflow_provider_aigc.simulator.signing import jumdata_sign
 from airflow_provider_aigc.simulator.state import STATE, SimState
 
 VENDOR = "jumdata"
 APP = "ai_draw"
-CREDENTIALS = DEMO_CREDENTIALS[VENDOR]
+CREDENTIALS = {"app_id": "demo-jumdata-app-id", "app_secret": "demo-jumdata-app-secret"}
 SHANGHAI = timezone(timedelta(hours=8))  # China keeps no daylight saving time
 MESSAGES = {
     200: "成功",
@@ -215,3 +215,24 @@ def routes() -> list[web.RouteDef]:
         web.post("/ai/draw/query", query),
         web.get(r"/jumdata-ai/draw/{task:[0-9a-f]+}/{index:\d+}.png", download),
     ]
+
+
+def connection(base_url: str, url_ttl: float | None) -> dict[str, Any]:
+    return {
+        "conn_type": "aigc_jumdata",
+        "host": base_url,
+        "login": CREDENTIALS["app_id"],
+        "password": CREDENTIALS["app_secret"],
+    }
+
+
+PROFILE = SimVendor(
+    name=VENDOR,
+    latency={APP: 30.0},
+    kinds=("submit", "status", "download"),
+    routes=routes,
+    credentials=CREDENTIALS,
+    connection=connection,
+    faults={"submit": API_FAULTS},
+    fault_codes={"rate_limit": (609, 606)},
+)

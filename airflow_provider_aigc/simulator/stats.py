@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-
-from airflow_provider_aigc.simulator.config import VENDORS
 
 
 @dataclass
@@ -35,13 +33,15 @@ class VendorStats:
 
 @dataclass
 class Stats:
-    vendors: dict[str, VendorStats] = field(default_factory=lambda: {v: VendorStats() for v in VENDORS})
+    """Counters per vendor, created on first use; ``to_dict`` reports the vendors it is given."""
+
+    vendors: defaultdict[str, VendorStats] = field(default_factory=lambda: defaultdict(VendorStats))
     connections_opened: int = 0
     requests_total: int = 0
 
     def to_dict(self, active_jobs: dict[str, int]) -> dict[str, Any]:
         return {
-            "vendors": {name: vendor.to_dict(active_jobs[name]) for name, vendor in self.vendors.items()},
+            "vendors": {name: self.vendors[name].to_dict(active) for name, active in active_jobs.items()},
             "connections_opened": self.connections_opened,
             "requests_total": self.requests_total,
         }

@@ -11,15 +11,21 @@ from typing import Any
 from aiohttp import web
 
 from airflow_provider_aigc.simulator.bodies import BadBody, read_fields
-from airflow_provider_aigc.simulator.credentials import DEMO_CREDENTIALS
 from airflow_provider_aigc.simulator.downloads import check_expiring, expiring_url, serve_image
 from airflow_provider_aigc.simulator.faults import before, fire, injected_code, json_response
 from airflow_provider_aigc.simulator.jobs import Job, Outcome, Phase
+from airflow_provider_aigc.simulator.profile import API_FAULTS, SimVendor
 from airflow_provider_aigc.simulator.signing import des3_decrypt
 from airflow_provider_aigc.simulator.state import STATE, SimState
 
 VENDOR = "zhipu"
-CREDENTIALS = DEMO_CREDENTIALS[VENDOR]
+CREDENTIALS = {
+    "app_key": "demo-zhipu-app-key",
+    "app_secret": "demo-zhipu-app-secret",
+    "des3_key": "demo-zhipu-des3-key-24b!",
+    "apikey": "demo-zhipu-console-apikey",
+    "apisecret": "demo-zhipu-console-apisecret",
+}
 MESSAGES = {
     10001: "apikey和apisecret与当前接口不匹配",
     10002: "apikey校验不成功",
@@ -224,3 +230,31 @@ def routes() -> list[web.RouteDef]:
         ]
     table.append(web.get(r"/api/cogview/get-image/{task}/{ms:\d+}/{index:\d+}.png", download))
     return table
+
+
+def connection(base_url: str, url_ttl: float | None) -> dict[str, Any]:
+    return {
+        "conn_type": "aigc_zhipu",
+        "host": base_url,
+        "extra": {
+            "secret_app_key": CREDENTIALS["app_key"],
+            "app_secret": CREDENTIALS["app_secret"],
+            "secret_des3_key": CREDENTIALS["des3_key"],
+            "queue": "queue1",
+            "output_ttl_seconds": url_ttl,
+        },
+    }
+
+
+PROFILE = SimVendor(
+    name=VENDOR,
+    latency={"cogview": 240.0, "news_generate": 2.0},
+    kinds=("submit", "status", "download"),
+    routes=routes,
+    credentials=CREDENTIALS,
+    connection=connection,
+    faults={"submit": (*API_FAULTS, "job_failure")},
+    fault_codes={"rate_limit": (10003,), "quota": (10004,)},
+    url_ttl=86400.0,
+    url_ttl_required=True,
+)
