@@ -166,6 +166,17 @@ def _deferred_instance(live: LiveAirflow, dag_id: str, process: subprocess.Popen
     raise AssertionError(f"{dag_id} did not defer (the run's process ended: {process.poll() is not None})")
 
 
+def _await_trigger_polling(sim: SimulatorServer, process: subprocess.Popen[bytes]) -> None:
+    """Wait for a poll that is not ours: only a trigger the triggerer runs can be killed; a task
+    marked failed before the triggerer picked its trigger up is never cancelled (documented)."""
+    ours = _dashscope(sim)["polls"]
+    deadline = time.monotonic() + LIVE_RUN_SECONDS
+    while _dashscope(sim)["polls"] <= ours:
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise AssertionError("the triggerer never polled the deferred task's job")
+        time.sleep(0.5)
+
+
 def test_a_deferred_task_marked_failed_cancels_its_pending_task_when_opted_in(
     airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -181,6 +192,7 @@ def test_a_deferred_task_marked_failed_cancels_its_pending_task_when_opted_in(
         instance = _deferred_instance(live, "it_wan_cancel", process)
         (job,) = _dashscope(sim)["submissions"]["jobs"]
         assert _task_status(sim, job["job_id"]) == "PENDING"
+        _await_trigger_polling(sim, process)
 
         live.api("PATCH", instance, {"new_state": "failed"})
         deadline = time.monotonic() + LIVE_RUN_SECONDS
