@@ -15,35 +15,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from airflow_provider_aigc.exceptions import (
-    AigcAuthError,
-    AigcConcurrencyLimitError,
-    AigcContentRejectedError,
-    AigcError,
-    AigcInvalidRequestError,
-    AigcJobFailedError,
-    AigcQuotaExceededError,
-    AigcRateLimitError,
-    AigcServerError,
-    trim,
-)
+from airflow_provider_aigc import exceptions
 from airflow_provider_aigc.models import JobError, JobState, JobStatus, Output
+from airflow_provider_aigc.vendors import common
 from airflow_provider_aigc.vendors.base import HttpRequest, HttpResponse
-from airflow_provider_aigc.vendors.common import (
-    Payload,
-    check_app,
-    envelope_error,
-    http_error,
-    is_success,
-    known_params,
-    read_code,
-    require_utf8,
-    to_iso_utc,
-    try_decode_json,
-    validate_choice,
-    validate_int,
-    validate_text,
-)
 from airflow_provider_aigc.vendors.spec import ConnectionForm, VendorSpec
 
 VENDOR = "baidu"
@@ -98,25 +73,25 @@ BILLING_BASIS = (
 )
 # The document's error_code table (216630 "服务器内部错误,请再次请求" is an internal error that does
 # not say no task was created, so on a submit it proves nothing; the others are refusals).
-ERROR_CODES: dict[str, type[AigcError]] = {
-    "110": AigcAuthError,
-    "111": AigcAuthError,
-    "13": AigcRateLimitError,  # QPS 超限: the submit rate, backed off inside the call
-    "18": AigcRateLimitError,  # Open api qps request limit reached
-    "15": AigcConcurrencyLimitError,  # 并发超限: the account runs its concurrency; wait for a slot
-    "17": AigcQuotaExceededError,  # 用量超限 / 日配额流量超限: the account's usage quota
-    "4": AigcQuotaExceededError,  # 请求超限: the total of AI drawings is used up
-    "282003": AigcInvalidRequestError,
-    "282004": AigcInvalidRequestError,
-    "216100": AigcInvalidRequestError,
-    "216630": AigcServerError,
+ERROR_CODES: dict[str, type[exceptions.AigcError]] = {
+    "110": exceptions.AigcAuthError,
+    "111": exceptions.AigcAuthError,
+    "13": exceptions.AigcRateLimitError,  # QPS 超限: the submit rate, backed off inside the call
+    "18": exceptions.AigcRateLimitError,  # Open api qps request limit reached
+    "15": exceptions.AigcConcurrencyLimitError,  # 并发超限: the account runs its concurrency; wait for a slot
+    "17": exceptions.AigcQuotaExceededError,  # 用量超限 / 日配额流量超限: the account's usage quota
+    "4": exceptions.AigcQuotaExceededError,  # 请求超限: the total of AI drawings is used up
+    "282003": exceptions.AigcInvalidRequestError,
+    "282004": exceptions.AigcInvalidRequestError,
+    "216100": exceptions.AigcInvalidRequestError,
+    "216630": exceptions.AigcServerError,
 }
 # "access token invalid / expired": the hook fetches a new token and repeats the call once.
 TOKEN_ERROR_CODES = frozenset({"110", "111"})
 # sub_task_error_code, a namespace of its own.
-SUB_TASK_ERROR_CODES: dict[str, type[AigcError]] = {
-    "501": AigcContentRejectedError,
-    "201": AigcJobFailedError,
+SUB_TASK_ERROR_CODES: dict[str, type[exceptions.AigcError]] = {
+    "501": exceptions.AigcContentRejectedError,
+    "201": exceptions.AigcJobFailedError,
 }
 _SUB_TASK_OK = "0"
 _SUB_TASK_MEANINGS = {"501": "the prompt was blocked by moderation", "201": "the model failed to draw"}
@@ -151,32 +126,35 @@ def parse_token(response: HttpResponse, now: float) -> AccessToken:
     A successful body holds the token itself, so errors about it name fields and never quote it.
     Any OAuth ``error`` below HTTP 500 (``invalid_client`` on 401/400) means the keys are wrong.
     """
-    body = try_decode_json(response)
+    body = common.try_decode_json(response)
     fields: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
     error = fields.get("error")
     if error is not None and response.status < 500:
         description = _quote(fields.get("error_description"))
-        raise AigcAuthError(
+        raise exceptions.AigcAuthError(
             f"baidu refused the API Key/Secret Key ({_quote(error)}: {description})."
             " Check the connection's login (API Key) and password (Secret Key).",
             vendor=VENDOR,
             code=error if isinstance(error, str) else None,
         )
-    if not is_success(response):
-        raise http_error(VENDOR, response)
+    if not common.is_success(response):
+        raise common.http_error(VENDOR, response)
     token, expires_in = fields.get("access_token"), fields.get("expires_in")
     if not isinstance(token, str) or not token.strip():
-        raise AigcServerError(
-            f"baidu token answer has no access_token (fields: {trim(sorted(fields), 120)})", vendor=VENDOR
+        raise exceptions.AigcServerError(
+            f"baidu token answer has no access_token (fields: {exceptions.trim(sorted(fields), 120)})",
+            vendor=VENDOR,
         )
     if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or not 0 < expires_in < 1e10:
-        raise AigcServerError("baidu token answer has no valid expires_in (seconds)", vendor=VENDOR)
+        raise exceptions.AigcServerError(
+            "baidu token answer has no valid expires_in (seconds)", vendor=VENDOR
+        )
     return AccessToken(value=token, expires_at=now + float(expires_in))
 
 
 def _quote(value: object) -> str:
     """A vendor's message, shortened; "-" when it sent none."""
-    return trim(value, 120) if isinstance(value, str) else "-"
+    return exceptions.trim(value, 120) if isinstance(value, str) else "-"
 
 
 # --- requests -----------------------------------------------------------------------------------
@@ -184,7 +162,7 @@ def _quote(value: object) -> str:
 
 def build_submit(app: str, request: Mapping[str, Any], token: AccessToken, now: float) -> HttpRequest:
     """The txt2imgv2 call for a request returned by ``validate`` (None values omitted)."""
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     return _rpc(SUBMIT_PATH, {name: value for name, value in request.items() if value is not None}, token)
 
 
@@ -206,15 +184,15 @@ def _rpc(path: str, body: Mapping[str, Any], token: AccessToken) -> HttpRequest:
 # --- responses ----------------------------------------------------------------------------------
 
 
-def _read(response: HttpResponse) -> tuple[Payload, Mapping[str, Any]]:
+def _read(response: HttpResponse) -> tuple[common.Payload, Mapping[str, Any]]:
     """The top-level object, once Baidu's error envelope and HTTP errors have been raised."""
-    body = try_decode_json(response)
-    code = read_code(body, "error_code")
+    body = common.try_decode_json(response)
+    code = common.read_code(body, "error_code")
     if code is not None and code != "0":
-        raise envelope_error(VENDOR, ERROR_CODES, code, _quote(body.get("error_msg")))
-    if not is_success(response):
-        raise http_error(VENDOR, response)
-    payload = Payload(VENDOR, body, response.body.decode("utf-8", "replace"))
+        raise common.envelope_error(VENDOR, ERROR_CODES, code, _quote(body.get("error_msg")))
+    if not common.is_success(response):
+        raise common.http_error(VENDOR, response)
+    payload = common.Payload(VENDOR, body, response.body.decode("utf-8", "replace"))
     return payload, payload.root()
 
 
@@ -241,7 +219,7 @@ def parse_status(
     SUCCESS keeps the images that exist even when some sub tasks failed; SUCCESS without any image
     and FAILED both become FAILED with the first failing sub task's code.
     """
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     payload, root = _read(response)
     wrapped = payload.opt_mapping(root, "data")
     task = root if wrapped is None else wrapped
@@ -293,26 +271,27 @@ def _fallback_expiry(now: datetime, output_ttl_seconds: float | None) -> datetim
     try:
         return now + timedelta(seconds=ttl)
     except (OverflowError, ValueError, TypeError):
-        raise AigcInvalidRequestError(
-            f"output_ttl_seconds {trim(repr(ttl), 40)} is out of range; use a number of seconds up to a year",
+        raise exceptions.AigcInvalidRequestError(
+            f"output_ttl_seconds {exceptions.trim(repr(ttl), 40)} is out of range;"
+            " use a number of seconds up to a year",
             vendor=VENDOR,
         ) from None
 
 
-def _state(payload: Payload, key: str, status: str) -> JobState:
+def _state(payload: common.Payload, key: str, status: str) -> JobState:
     if status not in _STATES:
         raise payload.malformed(f"{key} {status!r} is not one of {', '.join(_STATES)}")
     return _STATES[status]
 
 
-def _progress(payload: Payload, obj: Mapping[str, Any], key: str) -> float | None:
+def _progress(payload: common.Payload, obj: Mapping[str, Any], key: str) -> float | None:
     progress = payload.opt_number(obj, key)
     if progress is not None and not 0.0 <= progress <= 1.0:
         raise payload.malformed(f"{key} {progress} is outside 0-1")
     return progress
 
 
-def _output(payload: Payload, item: object, index: int, fallback_expiry: datetime) -> Output:
+def _output(payload: common.Payload, item: object, index: int, fallback_expiry: datetime) -> Output:
     image = payload.as_mapping(item, "final_image_list item")
     url = payload.get_str(image, "img_url")
     width, height = payload.opt_int(image, "width"), payload.opt_int(image, "height")
@@ -329,7 +308,7 @@ def _output(payload: Payload, item: object, index: int, fallback_expiry: datetim
         url=url,
         width=width,
         height=height,
-        expires_at=to_iso_utc(expiry_from_bce_url(url) or fallback_expiry),
+        expires_at=common.to_iso_utc(expiry_from_bce_url(url) or fallback_expiry),
         moderation=verdict,
     )
 
@@ -337,8 +316,10 @@ def _output(payload: Payload, item: object, index: int, fallback_expiry: datetim
 def _job_error(code: str | None) -> JobError:
     """501 -> content rejected, 201 and undocumented codes -> job failed (INTERFACES.md)."""
     if code is None:
-        return JobError(AigcJobFailedError.__name__, "baidu reported the task FAILED without an error code")
-    error_class = SUB_TASK_ERROR_CODES.get(code, AigcJobFailedError)
+        return JobError(
+            exceptions.AigcJobFailedError.__name__, "baidu reported the task FAILED without an error code"
+        )
+    error_class = SUB_TASK_ERROR_CODES.get(code, exceptions.AigcJobFailedError)
     meaning = _SUB_TASK_MEANINGS.get(code, "an undocumented sub-task error")
     return JobError(error_class.__name__, f"baidu sub task failed with code {code}: {meaning}", code)
 
@@ -372,11 +353,15 @@ def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
     The document allows only Chinese and everyday punctuation in ``prompt``; we do not enforce
     that: the vendor does, and a client-side character rule would block legitimate punctuation.
     """
-    check_app(VENDOR, app, APPS)
-    given = known_params(VENDOR, app, params, PARAMETERS)
-    version = validate_choice("version", given.get("version", DEFAULT_VERSION), VERSIONS, source=SOURCE)
+    common.check_app(VENDOR, app, APPS)
+    given = common.known_params(VENDOR, app, params, PARAMETERS)
+    version = common.validate_choice(
+        "version", given.get("version", DEFAULT_VERSION), VERSIONS, source=SOURCE
+    )
     return {
-        "prompt": validate_text("prompt", given.get("prompt"), source=SOURCE, max_length=PROMPT_MAX_CHARS),
+        "prompt": common.validate_text(
+            "prompt", given.get("prompt"), source=SOURCE, max_length=PROMPT_MAX_CHARS
+        ),
         "version": version,
         **_size(given, version),
         "image_num": _int_in(given, "image_num", IMAGE_NUM_RANGE, DEFAULT_IMAGE_NUM),
@@ -386,7 +371,7 @@ def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 def describe_request(app: str, request: Mapping[str, Any]) -> dict[str, Any]:
     """The request as XCom and manifests may show it: base64 blobs become their length."""
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     return {
         name: f"<base64: {len(value)} chars>" if name in BLOB_FIELDS and isinstance(value, str) else value
         for name, value in request.items()
@@ -395,18 +380,18 @@ def describe_request(app: str, request: Mapping[str, Any]) -> dict[str, Any]:
 
 def _int_in(given: Mapping[str, Any], name: str, bounds: tuple[int, int], default: int | None = None) -> int:
     value = given.get(name, default)
-    return validate_int(name, value, source=SOURCE, minimum=bounds[0], maximum=bounds[1])
+    return common.validate_int(name, value, source=SOURCE, minimum=bounds[0], maximum=bounds[1])
 
 
 def _size(given: Mapping[str, Any], version: str) -> dict[str, int]:
     if "width" in given or "height" in given:
-        width = validate_int("width", given.get("width"), source=SOURCE)
-        height = validate_int("height", given.get("height"), source=SOURCE)
+        width = common.validate_int("width", given.get("width"), source=SOURCE)
+        height = common.validate_int("height", given.get("height"), source=SOURCE)
     else:
         width, height = DEFAULT_SIZE
     allowed = SIZES[version]
     if (width, height) not in allowed:
-        raise AigcInvalidRequestError(
+        raise exceptions.AigcInvalidRequestError(
             f"width x height {width}x{height} is not offered by version {version}; allowed: "
             f"{', '.join(f'{w}x{h}' for w, h in allowed)} ({SOURCE} limit)",
             vendor=VENDOR,
@@ -433,15 +418,15 @@ def _reference(given: Mapping[str, Any]) -> dict[str, Any]:
     if "pdf_file_num" in given:
         # The document types the page number as a string.
         reference["pdf_file_num"] = str(
-            validate_int("pdf_file_num", given["pdf_file_num"], source=SOURCE, minimum=1)
+            common.validate_int("pdf_file_num", given["pdf_file_num"], source=SOURCE, minimum=1)
         )
     return {**reference, "change_degree": _int_in(given, "change_degree", CHANGE_DEGREE_RANGE)}
 
 
 def _url(value: object) -> str:
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-        raise _invalid(f"url must be a full http(s) URL, got {trim(value, 80)}")
-    size = len(require_utf8("url", value, source=SOURCE).encode("utf-8"))
+        raise _invalid(f"url must be a full http(s) URL, got {exceptions.trim(value, 80)}")
+    size = len(common.require_utf8("url", value, source=SOURCE).encode("utf-8"))
     if size > URL_MAX_BYTES:
         raise _invalid(f"url must be at most {URL_MAX_BYTES} bytes, got {size}")
     return value
@@ -459,8 +444,8 @@ def _blob(name: str, value: object) -> str:
     return value
 
 
-def _invalid(reason: str) -> AigcInvalidRequestError:
-    return AigcInvalidRequestError(f"{reason} ({SOURCE} limit)", vendor=VENDOR)
+def _invalid(reason: str) -> exceptions.AigcInvalidRequestError:
+    return exceptions.AigcInvalidRequestError(f"{reason} ({SOURCE} limit)", vendor=VENDOR)
 
 
 SPEC: VendorSpec[AccessToken] = VendorSpec(

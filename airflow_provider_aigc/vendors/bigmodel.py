@@ -22,20 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_aigc.exceptions import (
-    AigcAuthError,
-    AigcBalanceError,
-    AigcConcurrencyLimitError,
-    AigcContentRejectedError,
-    AigcError,
-    AigcInvalidRequestError,
-    AigcJobFailedError,
-    AigcQuotaExceededError,
-    AigcRateLimitError,
-    AigcServerError,
-    AigcSubmitUnconfirmedError,
-    AigcUnknownJobError,
-)
+from airflow_provider_aigc import exceptions
 from airflow_provider_aigc.models import JobError, JobState, JobStatus, Output
 from airflow_provider_aigc.vendors import common
 from airflow_provider_aigc.vendors.base import HttpRequest
@@ -103,21 +90,23 @@ BILLING_BASIS = {
 # The business codes of the documents' error-code page, by taxonomy class. A concurrency refusal
 # (1302) buys nothing and waits, deferred, for capacity; call frequency (1303) is a per-second limit
 # that the short in-worker backoff outlasts, like the platform's overload codes (1305, 1312).
-ERROR_CODES: dict[str, type[AigcError]] = {
-    **dict.fromkeys(("1000", "1001", "1002", "1003", "1004", "1110", "1111", "1112", "1121"), AigcAuthError),
-    "1113": AigcBalanceError,
-    **dict.fromkeys(("1304", "1308", "1309", "1310", "1311", "1313"), AigcQuotaExceededError),
-    "1302": AigcConcurrencyLimitError,
-    **dict.fromkeys(("1303", "1305", "1312"), AigcRateLimitError),
+ERROR_CODES: dict[str, type[exceptions.AigcError]] = {
+    **dict.fromkeys(
+        ("1000", "1001", "1002", "1003", "1004", "1110", "1111", "1112", "1121"), exceptions.AigcAuthError
+    ),
+    "1113": exceptions.AigcBalanceError,
+    **dict.fromkeys(("1304", "1308", "1309", "1310", "1311", "1313"), exceptions.AigcQuotaExceededError),
+    "1302": exceptions.AigcConcurrencyLimitError,
+    **dict.fromkeys(("1303", "1305", "1312"), exceptions.AigcRateLimitError),
     **dict.fromkeys(
         ("1200", "1210", "1211", "1212", "1213", "1214", "1215", "1220", "1221", "1222", "1261"),
-        AigcInvalidRequestError,
+        exceptions.AigcInvalidRequestError,
     ),
-    **dict.fromkeys(("1300", "1301"), AigcContentRejectedError),
+    **dict.fromkeys(("1300", "1301"), exceptions.AigcContentRejectedError),
     # "You already have a request: {request_id}": an earlier submit with this request_id reached
     # the platform; the answer names no task id, so the job's outcome stays to be looked up.
-    "1231": AigcSubmitUnconfirmedError,
-    **dict.fromkeys(("500", "1100", "1120", "1230", "1234"), AigcServerError),
+    "1231": exceptions.AigcSubmitUnconfirmedError,
+    **dict.fromkeys(("500", "1100", "1120", "1230", "1234"), exceptions.AigcServerError),
 }
 TOKEN_EXPIRED = "1003"
 
@@ -135,7 +124,7 @@ def jwt_token(api_key: str, now: float) -> str:
     header ``{"alg": "HS256", "sign_type": "SIGN"}``, keyed with the key's secret part."""
     key_id, dot, secret = api_key.partition(".")
     if not (dot and key_id and secret):
-        raise AigcAuthError(
+        raise exceptions.AigcAuthError(
             "the BigModel API key must read '<id>.<secret>' to sign a JWT; use the plain key (jwt off)"
             " or the key as the console shows it",
             vendor=VENDOR,
@@ -204,7 +193,7 @@ def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _video_fields(request: dict[str, Any], given: Mapping[str, Any]) -> None:
     if "prompt" not in given and "image_url" not in given:
-        raise AigcInvalidRequestError(
+        raise exceptions.AigcInvalidRequestError(
             "CogVideoX needs a prompt, an image_url, or both (BigModel limit)", vendor=VENDOR
         )
     _put(
@@ -226,7 +215,7 @@ def _video_fields(request: dict[str, Any], given: Mapping[str, Any]) -> None:
     _put(request, given, "duration", lambda v: _int_choice("duration", v, VIDEO_DURATIONS))
     if isinstance(request.get("image_url"), list) and request.get("quality", "speed") != "speed":
         # z.ai: first/last-frame mode works only with quality "speed" (the default).
-        raise AigcInvalidRequestError(
+        raise exceptions.AigcInvalidRequestError(
             "a first and last frame (two image_url items) work only with quality 'speed' (BigModel limit)",
             vendor=VENDOR,
         )
@@ -244,7 +233,7 @@ def _bool(name: str, value: object) -> bool:
 def _int_choice(name: str, value: object, choices: tuple[int, ...]) -> int:
     number = common.validate_int(name, value, source=SOURCE)
     if number not in choices:
-        raise AigcInvalidRequestError(
+        raise exceptions.AigcInvalidRequestError(
             f"{name} must be one of {', '.join(map(str, choices))} ({SOURCE} limit), got {number}",
             vendor=VENDOR,
         )
@@ -254,7 +243,7 @@ def _int_choice(name: str, value: object, choices: tuple[int, ...]) -> int:
 def _id_text(name: str, value: object, bounds: tuple[int, int]) -> str:
     text = common.validate_text(name, value, source=SOURCE, max_length=bounds[1])
     if len(text) < bounds[0]:
-        raise AigcInvalidRequestError(
+        raise exceptions.AigcInvalidRequestError(
             f"{name} must be {bounds[0]}-{bounds[1]} characters ({SOURCE} limit), got {len(text)}",
             vendor=VENDOR,
         )
@@ -264,7 +253,7 @@ def _id_text(name: str, value: object, bounds: tuple[int, int]) -> str:
 def _image_size(value: object) -> str:
     """A recommended size, or a custom ``WxH``: sides 1024-2048, multiples of 32, at most 2^22 pixels."""
     if not isinstance(value, str):
-        raise AigcInvalidRequestError(
+        raise exceptions.AigcInvalidRequestError(
             f"size must be a string such as '1280x1280', got {value!r}", vendor=VENDOR
         )
     if value in IMAGE_SIZES:
@@ -276,11 +265,15 @@ def _image_size(value: object) -> str:
         f" {low}-{high} px and a multiple of {CUSTOM_SIDE_MULTIPLE}, at most {CUSTOM_MAX_PIXELS} pixels"
     )
     if match is None:
-        raise AigcInvalidRequestError(f"size must be {rule} ({SOURCE} limit), got {value!r}", vendor=VENDOR)
+        raise exceptions.AigcInvalidRequestError(
+            f"size must be {rule} ({SOURCE} limit), got {value!r}", vendor=VENDOR
+        )
     width, height = int(match.group(1)), int(match.group(2))
     sides_ok = all(low <= side <= high and side % CUSTOM_SIDE_MULTIPLE == 0 for side in (width, height))
     if not sides_ok or width * height > CUSTOM_MAX_PIXELS:
-        raise AigcInvalidRequestError(f"size must be {rule} ({SOURCE} limit), got {value!r}", vendor=VENDOR)
+        raise exceptions.AigcInvalidRequestError(
+            f"size must be {rule} ({SOURCE} limit), got {value!r}", vendor=VENDOR
+        )
     return value
 
 
@@ -288,7 +281,7 @@ def _image_inputs(value: object) -> str | list[str]:
     """One image (a string, sent as the CN spec shows) or two (first and last frame, a list)."""
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or not 1 <= len(items) <= MAX_IMAGE_INPUTS:
-        raise AigcInvalidRequestError(
+        raise exceptions.AigcInvalidRequestError(
             f"image_url must be one image or a list of {MAX_IMAGE_INPUTS} (first and last frame)"
             f" ({SOURCE} limit), got {value!r:.80}",
             vendor=VENDOR,
@@ -300,24 +293,26 @@ def _image_inputs(value: object) -> str | list[str]:
 def _image_input(name: str, value: object) -> str:
     """An http(s) URL, or a ``data:image/png|jpeg;base64,`` URI of at most 5 MB."""
     if not isinstance(value, str) or not value.strip():
-        raise AigcInvalidRequestError(f"{name} must be an http(s) URL or a data URI", vendor=VENDOR)
+        raise exceptions.AigcInvalidRequestError(
+            f"{name} must be an http(s) URL or a data URI", vendor=VENDOR
+        )
     match = _DATA_URI.fullmatch(value.strip())
     if match is not None:
         try:
             size = len(base64.b64decode(match.group(2), validate=True))
         except (binascii.Error, ValueError):
-            raise AigcInvalidRequestError(
+            raise exceptions.AigcInvalidRequestError(
                 f"{name} is a data URI whose base64 is invalid", vendor=VENDOR
             ) from None
         if size > MAX_IMAGE_INPUT_BYTES:
-            raise AigcInvalidRequestError(
+            raise exceptions.AigcInvalidRequestError(
                 f"{name} decodes to {size} bytes; the limit is 5 MB ({MAX_IMAGE_INPUT_BYTES} bytes)",
                 vendor=VENDOR,
             )
         return value
     if re.match(r"https?://[^\s/]+", value) and len(value) <= MAX_URL_CHARS and not re.search(r"\s", value):
         return common.require_utf8(name, value, source=SOURCE)
-    raise AigcInvalidRequestError(
+    raise exceptions.AigcInvalidRequestError(
         f"{name} must be an http(s) URL (at most {MAX_URL_CHARS} characters) or a"
         f" data:image/png|jpeg;base64 URI ({SOURCE} limit), got {value[:60]!r}",
         vendor=VENDOR,
@@ -354,7 +349,9 @@ def build_status(job_id: str, app: str, credentials: BigModelCredentials, now: f
     common.check_app(VENDOR, app, APPS)
     task_id = common.validate_text("job_id", job_id, source=SOURCE)
     if not re.fullmatch(r"[A-Za-z0-9._~-]+", task_id):
-        raise AigcInvalidRequestError(f"job_id {task_id[:80]!r} is not a BigModel task id", vendor=VENDOR)
+        raise exceptions.AigcInvalidRequestError(
+            f"job_id {task_id[:80]!r} is not a BigModel task id", vendor=VENDOR
+        )
     return HttpRequest("GET", STATUS_PATH + task_id, **_auth(credentials, now))
 
 
@@ -391,7 +388,7 @@ def parse_status(
         return JobStatus(VENDOR, app, job_id, JobState.RUNNING)
     if state == _FAIL:
         error = JobError(
-            type=AigcJobFailedError.__name__,
+            type=exceptions.AigcJobFailedError.__name__,
             message=f"bigmodel task {job_id} ended FAIL (the platform gives no reason)",
         )
         failed = JobStatus(VENDOR, app, job_id, JobState.FAILED, error=error)
@@ -425,7 +422,7 @@ def _videos(
     try:
         expires_at = None if ttl_seconds is None else common.to_iso_utc(now + timedelta(seconds=ttl_seconds))
     except (OverflowError, ValueError):
-        raise AigcInvalidRequestError(
+        raise exceptions.AigcInvalidRequestError(
             f"the connection's output_ttl_seconds {ttl_seconds!r} is out of range", vendor=VENDOR
         ) from None
     outputs: list[Output] = []
@@ -470,7 +467,7 @@ def _error_envelope(body: object) -> tuple[str, str] | None:
     return code, message if isinstance(message, str) else "no message"
 
 
-def _http_failure(response: HttpResponse, *, status_call: bool) -> AigcError:
+def _http_failure(response: HttpResponse, *, status_call: bool) -> exceptions.AigcError:
     """A non-2xx answer: the business code decides when there is one, else the HTTP status.
 
     The documents do not say how an unknown or expired task id is answered; a 404 from the
@@ -481,13 +478,15 @@ def _http_failure(response: HttpResponse, *, status_call: bool) -> AigcError:
         return _envelope_error(*found)
     if status_call and response.status == 404:
         message = found[1] if found else "HTTP 404"
-        return AigcUnknownJobError(f"bigmodel does not know this task: {message}", vendor=VENDOR, code=404)
+        return exceptions.AigcUnknownJobError(
+            f"bigmodel does not know this task: {message}", vendor=VENDOR, code=404
+        )
     return common.http_error(VENDOR, response)
 
 
-def _envelope_error(code: str, message: str) -> AigcError:
+def _envelope_error(code: str, message: str) -> exceptions.AigcError:
     if code == "1231":
-        return AigcSubmitUnconfirmedError(
+        return exceptions.AigcSubmitUnconfirmedError(
             f"bigmodel error 1231: {message}. An earlier submit with this request_id reached BigModel,"
             " so it was not bought again; the answer names no task id: find the task created with this"
             " request_id in the console (or bill) and wait for it with AigcJobSensor(job_id=<its id>),"

@@ -18,37 +18,10 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from airflow_provider_aigc.exceptions import (
-    AigcAuthError,
-    AigcConcurrencyLimitError,
-    AigcContentRejectedError,
-    AigcError,
-    AigcInvalidRequestError,
-    AigcJobFailedError,
-    AigcQuotaExceededError,
-    AigcRateLimitError,
-    AigcServerError,
-    AigcUnknownJobError,
-    trim,
-)
+from airflow_provider_aigc import exceptions
 from airflow_provider_aigc.models import JobError, JobState, JobStatus, Output
+from airflow_provider_aigc.vendors import common
 from airflow_provider_aigc.vendors.base import HttpRequest, HttpResponse
-from airflow_provider_aigc.vendors.common import (
-    Payload,
-    check_app,
-    envelope_error,
-    http_error,
-    is_success,
-    known_params,
-    read_code,
-    require_utf8,
-    to_iso_utc,
-    try_decode_json,
-    validate_bool,
-    validate_choice,
-    validate_int,
-    validate_text,
-)
 from airflow_provider_aigc.vendors.spec import ConnectionForm, VendorSpec
 
 if TYPE_CHECKING:
@@ -208,43 +181,43 @@ VIDEO_BILLING_BASIS = (
 )
 
 # The error-code table (docs: error-code page); Throttling* and BadRequest.* are read by rule too.
-ERROR_CODES: dict[str, type[AigcError]] = {
-    "InvalidApiKey": AigcAuthError,
-    "AccessDenied": AigcAuthError,
-    "AccessDenied.Unpurchased": AigcAuthError,
-    "Workspace.AccessDenied": AigcAuthError,
-    "Model.AccessDenied": AigcAuthError,
-    "Throttling": AigcRateLimitError,
-    "Throttling.RateQuota": AigcRateLimitError,
-    "Throttling.AllocationQuota": AigcRateLimitError,
-    "LimitRequests": AigcRateLimitError,
-    "Arrearage": AigcQuotaExceededError,
-    "PrepaidBillOverdue": AigcQuotaExceededError,
-    "PostpaidBillOverdue": AigcQuotaExceededError,
-    "CommodityNotPurchased": AigcQuotaExceededError,
-    "AllocationQuota.FreeTierOnly": AigcQuotaExceededError,
-    "InvalidParameter": AigcInvalidRequestError,
-    "InvalidURL": AigcInvalidRequestError,
-    "UnsupportedOperation": AigcInvalidRequestError,
-    "ModelNotFound": AigcInvalidRequestError,
-    "WorkSpaceNotFound": AigcInvalidRequestError,
-    "DataInspectionFailed": AigcContentRejectedError,
-    "RequestTimeOut": AigcServerError,
-    "InternalError": AigcServerError,
-    "InternalError.Algo": AigcServerError,
-    "InternalError.Timeout": AigcServerError,
-    "SystemError": AigcServerError,
-    "ModelServiceFailed": AigcServerError,
-    "ModelUnavailable": AigcServerError,
+ERROR_CODES: dict[str, type[exceptions.AigcError]] = {
+    "InvalidApiKey": exceptions.AigcAuthError,
+    "AccessDenied": exceptions.AigcAuthError,
+    "AccessDenied.Unpurchased": exceptions.AigcAuthError,
+    "Workspace.AccessDenied": exceptions.AigcAuthError,
+    "Model.AccessDenied": exceptions.AigcAuthError,
+    "Throttling": exceptions.AigcRateLimitError,
+    "Throttling.RateQuota": exceptions.AigcRateLimitError,
+    "Throttling.AllocationQuota": exceptions.AigcRateLimitError,
+    "LimitRequests": exceptions.AigcRateLimitError,
+    "Arrearage": exceptions.AigcQuotaExceededError,
+    "PrepaidBillOverdue": exceptions.AigcQuotaExceededError,
+    "PostpaidBillOverdue": exceptions.AigcQuotaExceededError,
+    "CommodityNotPurchased": exceptions.AigcQuotaExceededError,
+    "AllocationQuota.FreeTierOnly": exceptions.AigcQuotaExceededError,
+    "InvalidParameter": exceptions.AigcInvalidRequestError,
+    "InvalidURL": exceptions.AigcInvalidRequestError,
+    "UnsupportedOperation": exceptions.AigcInvalidRequestError,
+    "ModelNotFound": exceptions.AigcInvalidRequestError,
+    "WorkSpaceNotFound": exceptions.AigcInvalidRequestError,
+    "DataInspectionFailed": exceptions.AigcContentRejectedError,
+    "RequestTimeOut": exceptions.AigcServerError,
+    "InternalError": exceptions.AigcServerError,
+    "InternalError.Algo": exceptions.AigcServerError,
+    "InternalError.Timeout": exceptions.AigcServerError,
+    "SystemError": exceptions.AigcServerError,
+    "ModelServiceFailed": exceptions.AigcServerError,
+    "ModelUnavailable": exceptions.AigcServerError,
 }
 # Codes whose meaning depends on the message: a concurrency refusal, or free quota used up.
 _CONCURRENCY_CODES = frozenset({"Throttling", "Throttling.AllocationQuota"})
 _CONCURRENCY_WORDS = ("concurren", "并发")
 _FREE_QUOTA_WORDS = ("free allocated quota", "free quota", "免费额度")
 # Class names a failed task's own ``output.code`` maps to (everything else: the model failed).
-_TASK_FAILURES: dict[str, type[AigcError]] = {
-    "DataInspectionFailed": AigcContentRejectedError,
-    "InvalidParameter": AigcInvalidRequestError,
+_TASK_FAILURES: dict[str, type[exceptions.AigcError]] = {
+    "DataInspectionFailed": exceptions.AigcContentRejectedError,
+    "InvalidParameter": exceptions.AigcInvalidRequestError,
 }
 
 
@@ -259,43 +232,43 @@ class DashScopeCredentials:
 # --- errors -------------------------------------------------------------------------------------
 
 
-def error_class(code: str, message: str) -> type[AigcError] | None:
+def error_class(code: str, message: str) -> type[exceptions.AigcError] | None:
     """The taxonomy class of a DashScope ``code``, reading the message only where the code is
     ambiguous: ``Throttling``/``Throttling.AllocationQuota`` naming concurrency is a concurrency
     refusal, ``Throttling.AllocationQuota`` naming free quota is a used-up quota. None: undocumented."""
     text = message.lower()
     if code in _CONCURRENCY_CODES and any(word in text for word in _CONCURRENCY_WORDS):
-        return AigcConcurrencyLimitError
+        return exceptions.AigcConcurrencyLimitError
     if code == "Throttling.AllocationQuota" and any(word in text for word in _FREE_QUOTA_WORDS):
-        return AigcQuotaExceededError
+        return exceptions.AigcQuotaExceededError
     if code in ERROR_CODES:
         return ERROR_CODES[code]
     if code.startswith("BadRequest."):
-        return AigcInvalidRequestError
+        return exceptions.AigcInvalidRequestError
     if code.startswith("AccessDenied."):
-        return AigcAuthError
+        return exceptions.AigcAuthError
     if code.startswith("Throttling."):
-        return AigcRateLimitError
+        return exceptions.AigcRateLimitError
     return None
 
 
-def _envelope_failure(code: str, message: str, request_id: str | None) -> AigcError:
+def _envelope_failure(code: str, message: str, request_id: str | None) -> exceptions.AigcError:
     cls = error_class(code, message)
     text = f"{message} (request_id {request_id})" if request_id else message
-    return envelope_error(VENDOR, {code: cls} if cls else {}, code, text)
+    return common.envelope_error(VENDOR, {code: cls} if cls else {}, code, text)
 
 
-def _failure(response: HttpResponse) -> AigcError:
+def _failure(response: HttpResponse) -> exceptions.AigcError:
     """A refused call: the ``{code, message, request_id}`` envelope, else the HTTP status."""
-    body = try_decode_json(response)
-    code = read_code(body, "code")
+    body = common.try_decode_json(response)
+    code = common.read_code(body, "code")
     if code:
         return _envelope_failure(code, _text(body.get("message")), _opt_text(body.get("request_id")))
-    return http_error(VENDOR, response)
+    return common.http_error(VENDOR, response)
 
 
 def _text(value: object) -> str:
-    return trim(value, 200) if isinstance(value, str) and value else "no message"
+    return exceptions.trim(value, 200) if isinstance(value, str) and value else "no message"
 
 
 def _opt_text(value: object) -> str | None:
@@ -308,14 +281,14 @@ def _opt_text(value: object) -> str | None:
 def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The request for ``app``: every documented limit of the chosen model checked, defaults
     made explicit (``n`` 1, the model's size and duration), fields of other models refused."""
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     if app == WAN_IMAGE:
-        return _validate_image(known_params(VENDOR, app, params, IMAGE_PARAMETERS))
-    return _validate_video(known_params(VENDOR, app, params, VIDEO_PARAMETERS))
+        return _validate_image(common.known_params(VENDOR, app, params, IMAGE_PARAMETERS))
+    return _validate_video(common.known_params(VENDOR, app, params, VIDEO_PARAMETERS))
 
 
 def _validate_image(given: Mapping[str, Any]) -> dict[str, Any]:
-    model_name = validate_choice(
+    model_name = common.validate_choice(
         "model", given.get("model", DEFAULT_IMAGE_MODEL), IMAGE_MODELS, source=SOURCE
     )
     model = IMAGE_MODELS[model_name]
@@ -325,7 +298,7 @@ def _validate_image(given: Mapping[str, Any]) -> dict[str, Any]:
         "prompt": _prompt(model_name, given.get("prompt"), model.prompt_max),
         **_negative_prompt(given),
         "size": size,
-        "n": validate_int(
+        "n": common.validate_int(
             "n", given.get("n", DEFAULT_N), source=SOURCE, minimum=N_RANGE[0], maximum=N_RANGE[1]
         ),
     }
@@ -333,7 +306,7 @@ def _validate_image(given: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _validate_video(given: Mapping[str, Any]) -> dict[str, Any]:
-    model_name = validate_choice(
+    model_name = common.validate_choice(
         "model", given.get("model", DEFAULT_VIDEO_MODEL), VIDEO_MODELS, source=SOURCE
     )
     model = VIDEO_MODELS[model_name]
@@ -344,7 +317,7 @@ def _validate_video(given: Mapping[str, Any]) -> dict[str, Any]:
         **_video_shape(model_name, model, given),
     }
     durations = ", ".join(str(value) for value in model.durations)
-    duration = validate_int("duration", given.get("duration", model.default_duration), source=SOURCE)
+    duration = common.validate_int("duration", given.get("duration", model.default_duration), source=SOURCE)
     if duration not in model.durations:
         raise _invalid(f"duration {duration} is not offered by {model_name}; allowed seconds: {durations}")
     request["duration"] = duration
@@ -356,7 +329,7 @@ def _validate_video(given: Mapping[str, Any]) -> dict[str, Any]:
     if "shot_type" in given:
         if not model.shot_type:
             raise _invalid(f"shot_type is accepted only by wan2.6-t2v models, not {model_name}")
-        shot_type = validate_choice("shot_type", given["shot_type"], SHOT_TYPES, source=SOURCE)
+        shot_type = common.validate_choice("shot_type", given["shot_type"], SHOT_TYPES, source=SOURCE)
         if shot_type == "multi" and switches.get("prompt_extend") is False:
             raise _invalid("shot_type 'multi' takes effect only with prompt_extend true")
         request["shot_type"] = shot_type
@@ -369,10 +342,12 @@ def _video_shape(model_name: str, model: VideoModel, given: Mapping[str, Any]) -
         if "size" in given:
             raise _invalid(f"{model_name} takes resolution and ratio, not size")
         return {
-            "resolution": validate_choice(
+            "resolution": common.validate_choice(
                 "resolution", given.get("resolution", DEFAULT_RESOLUTION), model.resolutions, source=SOURCE
             ),
-            "ratio": validate_choice("ratio", given.get("ratio", DEFAULT_RATIO), RATIOS, source=SOURCE),
+            "ratio": common.validate_choice(
+                "ratio", given.get("ratio", DEFAULT_RATIO), RATIOS, source=SOURCE
+            ),
         }
     for name in ("resolution", "ratio"):
         if name in given:
@@ -391,7 +366,7 @@ def _prompt(model_name: str, value: object, limit: int) -> str:
             f"prompt has {len(value)} characters; {model_name} takes at most {limit} and would silently"
             " cut the rest (and bill the truncated job), so nothing was sent"
         )
-    return validate_text("prompt", value, source=SOURCE, max_length=limit)
+    return common.validate_text("prompt", value, source=SOURCE, max_length=limit)
 
 
 def _negative_prompt(given: Mapping[str, Any]) -> dict[str, str]:
@@ -403,7 +378,7 @@ def _negative_prompt(given: Mapping[str, Any]) -> dict[str, str]:
             f"negative_prompt has {len(value)} characters; at most {NEGATIVE_PROMPT_MAX} are taken"
             " (the vendor cuts the rest)"
         )
-    text = validate_text("negative_prompt", value, source=SOURCE, max_length=NEGATIVE_PROMPT_MAX)
+    text = common.validate_text("negative_prompt", value, source=SOURCE, max_length=NEGATIVE_PROMPT_MAX)
     return {"negative_prompt": text}
 
 
@@ -411,12 +386,12 @@ def _common_switches(given: Mapping[str, Any]) -> dict[str, Any]:
     """``seed``, ``prompt_extend`` and ``watermark``, when given."""
     out: dict[str, Any] = {}
     if "seed" in given:
-        out["seed"] = validate_int(
+        out["seed"] = common.validate_int(
             "seed", given["seed"], source=SOURCE, minimum=SEED_RANGE[0], maximum=SEED_RANGE[1]
         )
     for name in ("prompt_extend", "watermark"):
         if name in given:
-            out[name] = validate_bool(name, given[name], source=SOURCE, vendor=VENDOR)
+            out[name] = common.validate_bool(name, given[name], source=SOURCE, vendor=VENDOR)
     return out
 
 
@@ -424,7 +399,8 @@ def _parse_size(value: object) -> tuple[int, int]:
     match = _SIZE.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise _invalid(
-            f"size must be 'width*height' with an asterisk (e.g. 1024*1024), got {trim(repr(value), 40)}"
+            "size must be 'width*height' with an asterisk (e.g. 1024*1024),"
+            f" got {exceptions.trim(repr(value), 40)}"
         )
     return int(match.group(1)), int(match.group(2))
 
@@ -445,17 +421,19 @@ def _image_size(model_name: str, model: ImageModel, value: object) -> str:
 
 def _audio_url(value: object) -> str:
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-        raise _invalid(f"audio_url must be an http(s) URL of a wav or mp3 file, got {trim(repr(value), 60)}")
-    return require_utf8("audio_url", value, source=SOURCE)
+        raise _invalid(
+            f"audio_url must be an http(s) URL of a wav or mp3 file, got {exceptions.trim(repr(value), 60)}"
+        )
+    return common.require_utf8("audio_url", value, source=SOURCE)
 
 
-def _invalid(reason: str) -> AigcInvalidRequestError:
-    return AigcInvalidRequestError(f"{reason} ({SOURCE} limit)", vendor=VENDOR)
+def _invalid(reason: str) -> exceptions.AigcInvalidRequestError:
+    return exceptions.AigcInvalidRequestError(f"{reason} ({SOURCE} limit)", vendor=VENDOR)
 
 
 def describe_request(app: str, request: Mapping[str, Any]) -> dict[str, Any]:
     """The validated request as XCom may show it (it never holds credentials)."""
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     return dict(request)
 
 
@@ -501,7 +479,7 @@ def build_submit(
     app: str, request: Mapping[str, Any], credentials: DashScopeCredentials, now: float
 ) -> HttpRequest:
     """The create-task POST, asynchronous (``X-DashScope-Async: enable``)."""
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     return HttpRequest(
         "POST",
         submit_path(app, request["model"]),
@@ -548,19 +526,19 @@ def build_list(
 
 
 def _task_id(job_id: str) -> str:
-    task_id = validate_text("job_id", job_id, source=SOURCE)
+    task_id = common.validate_text("job_id", job_id, source=SOURCE)
     if not _TASK_ID.fullmatch(task_id):
-        raise _invalid(f"job_id {trim(repr(task_id), 60)} is not a DashScope task id")
+        raise _invalid(f"job_id {exceptions.trim(repr(task_id), 60)} is not a DashScope task id")
     return quote(task_id, safe="")
 
 
 # --- responses ----------------------------------------------------------------------------------
 
 
-def _payload(response: HttpResponse) -> tuple[Payload, Mapping[str, Any]]:
-    if not is_success(response):
+def _payload(response: HttpResponse) -> tuple[common.Payload, Mapping[str, Any]]:
+    if not common.is_success(response):
         raise _failure(response)
-    payload = Payload.from_response(VENDOR, response)
+    payload = common.Payload.from_response(VENDOR, response)
     root = payload.root()
     code = payload.opt_str(root, "code")
     if code:
@@ -603,7 +581,7 @@ def parse_list(response: HttpResponse) -> list[ListedTask]:
                 model=payload.opt_str(entry, "model_name"),
                 created_at=None
                 if created is None
-                else to_iso_utc(datetime.fromtimestamp(created / 1000, timezone.utc)),
+                else common.to_iso_utc(datetime.fromtimestamp(created / 1000, timezone.utc)),
             )
         )
     return tasks
@@ -623,7 +601,7 @@ def parse_status(
     at once. A ``SUCCEEDED`` image task may mix URLs with ``{code, message}`` items: those become
     outputs with ``failure`` set, listed as skipped by the archive; with no image at all it is FAILED.
     """
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     payload, root = _payload(response)
     output = payload.get_mapping(root, "output")
     reported = payload.opt_str(output, "task_id")
@@ -631,7 +609,7 @@ def parse_status(
         raise payload.malformed(f"task_id {reported} is not the polled task {job_id}")
     status = payload.get_str(output, "task_status")
     if status == "UNKNOWN":
-        raise AigcUnknownJobError(
+        raise exceptions.AigcUnknownJobError(
             f"dashscope does not know task {job_id} (UNKNOWN: it never existed on this account and"
             " region, or it ended more than 24 hours ago and its record and URLs are gone)",
             vendor=VENDOR,
@@ -658,7 +636,7 @@ def parse_status(
     if not produced:
         first = outputs[0].failure if outputs else None
         error = JobError(
-            AigcJobFailedError.__name__,
+            exceptions.AigcJobFailedError.__name__,
             f"dashscope task SUCCEEDED without any image ({first or 'no results'})",
         )
         return JobStatus(VENDOR, app, job_id, JobState.FAILED, outputs=tuple(outputs), error=error).billed(
@@ -669,19 +647,19 @@ def parse_status(
     return done.billed(len(produced) if billed is None else billed, IMAGE_BILLED_UNIT, IMAGE_BILLING_BASIS)
 
 
-def _failed(payload: Payload, output: Mapping[str, Any], base: JobStatus, status: str) -> JobStatus:
+def _failed(payload: common.Payload, output: Mapping[str, Any], base: JobStatus, status: str) -> JobStatus:
     code = payload.opt_code(output, "code") or status
     message = payload.opt_str(output, "message") or "no message"
     if status == "CANCELED":
-        cls: type[AigcError] = AigcJobFailedError
+        cls: type[exceptions.AigcError] = exceptions.AigcJobFailedError
         message = "the task was cancelled while PENDING (nothing was billed)"
     else:
-        cls = _TASK_FAILURES.get(code, AigcJobFailedError)
-    error = JobError(cls.__name__, f"dashscope task {status}: {code}: {trim(message, 200)}", code)
+        cls = _TASK_FAILURES.get(code, exceptions.AigcJobFailedError)
+    error = JobError(cls.__name__, f"dashscope task {status}: {code}: {exceptions.trim(message, 200)}", code)
     return JobStatus(base.vendor, base.app, base.job_id, JobState.FAILED, error=error)
 
 
-def _image_outputs(payload: Payload, output: Mapping[str, Any], expires: datetime) -> list[Output]:
+def _image_outputs(payload: common.Payload, output: Mapping[str, Any], expires: datetime) -> list[Output]:
     """``results[]`` (image-synthesis) or ``choices[].message.content[]`` (image-generation)."""
     outputs: list[Output] = []
     results = payload.opt_list(output, "results")
@@ -695,7 +673,7 @@ def _image_outputs(payload: Payload, output: Mapping[str, Any], expires: datetim
             code = payload.opt_code(entry, "code")
             if code is None:
                 raise payload.malformed(f"results[{i}] has neither url nor code")
-            message = trim(payload.opt_str(entry, "message") or "no message", 200)
+            message = exceptions.trim(payload.opt_str(entry, "message") or "no message", 200)
             outputs.append(Output(index=i, kind="image", failure=f"{code}: {message}"))
         return outputs
     for i, item in enumerate(payload.opt_list(output, "choices") or ()):
@@ -711,7 +689,7 @@ def _image_outputs(payload: Payload, output: Mapping[str, Any], expires: datetim
     return outputs
 
 
-def _video_seconds(payload: Payload, usage: Mapping[str, Any]) -> int:
+def _video_seconds(payload: common.Payload, usage: Mapping[str, Any]) -> int:
     for name in ("output_video_duration", "video_duration"):
         seconds = payload.opt_int(usage, name)
         if seconds is not None:
@@ -723,7 +701,7 @@ def _video_seconds(payload: Payload, usage: Mapping[str, Any]) -> int:
 
 
 def _fallback_expiry(
-    payload: Payload, output: Mapping[str, Any], now: datetime, output_ttl_seconds: float | None
+    payload: common.Payload, output: Mapping[str, Any], now: datetime, output_ttl_seconds: float | None
 ) -> datetime:
     """When a URL without ``Expires`` stops working: the connection's TTL from now if set, else
     24 h after ``end_time`` read as UTC+8 (never later than 24 h from now)."""
@@ -748,10 +726,10 @@ def _url_expiry(url: str, fallback: datetime) -> str:
         values = []
     if len(values) == 1 and values[0].isdigit():
         try:
-            return to_iso_utc(datetime.fromtimestamp(int(values[0]), timezone.utc))
+            return common.to_iso_utc(datetime.fromtimestamp(int(values[0]), timezone.utc))
         except (OverflowError, OSError, ValueError):
             pass
-    return to_iso_utc(fallback)
+    return common.to_iso_utc(fallback)
 
 
 SPEC: VendorSpec[DashScopeCredentials] = VendorSpec(

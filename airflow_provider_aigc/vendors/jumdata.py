@@ -12,31 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_aigc.exceptions import (
-    AigcAuthError,
-    AigcContentRejectedError,
-    AigcError,
-    AigcInvalidRequestError,
-    AigcRateLimitError,
-    AigcServerError,
-    AigcUnknownJobError,
-)
+from airflow_provider_aigc import exceptions
 from airflow_provider_aigc.models import JobState, JobStatus, Output
+from airflow_provider_aigc.vendors import common
 from airflow_provider_aigc.vendors.base import HttpRequest
-from airflow_provider_aigc.vendors.common import (
-    Payload,
-    check_app,
-    envelope_error,
-    http_error,
-    is_success,
-    known_params,
-    read_code,
-    to_iso_utc,
-    try_decode_json,
-    validate_choice,
-    validate_int,
-    validate_text,
-)
 from airflow_provider_aigc.vendors.spec import ConnectionForm, VendorSpec
 
 if TYPE_CHECKING:
@@ -93,20 +72,20 @@ _SECRET_FIELDS = frozenset({"sign"})
 # follow an accepted job, so a submit answered with them is unconfirmed.
 _REFUSING_SERVER_CODES = frozenset({"500"})
 # The document's code table ("200" is success).
-ERROR_CODES: dict[str, type[AigcError]] = {
-    "201": AigcUnknownJobError,
-    "202": AigcContentRejectedError,
-    "400": AigcInvalidRequestError,
-    "404": AigcInvalidRequestError,
-    "500": AigcServerError,
-    "610": AigcServerError,
-    "999": AigcServerError,
-    "601": AigcAuthError,
-    "602": AigcAuthError,
-    "604": AigcAuthError,
-    "607": AigcAuthError,
-    "606": AigcRateLimitError,
-    "609": AigcRateLimitError,
+ERROR_CODES: dict[str, type[exceptions.AigcError]] = {
+    "201": exceptions.AigcUnknownJobError,
+    "202": exceptions.AigcContentRejectedError,
+    "400": exceptions.AigcInvalidRequestError,
+    "404": exceptions.AigcInvalidRequestError,
+    "500": exceptions.AigcServerError,
+    "610": exceptions.AigcServerError,
+    "999": exceptions.AigcServerError,
+    "601": exceptions.AigcAuthError,
+    "602": exceptions.AigcAuthError,
+    "604": exceptions.AigcAuthError,
+    "607": exceptions.AigcAuthError,
+    "606": exceptions.AigcRateLimitError,
+    "609": exceptions.AigcRateLimitError,
 }
 
 
@@ -125,13 +104,15 @@ def sign(app_id: str, app_secret: str, timestamp_ms: int) -> str:
 
 def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``text`` (1-100 chars), ``resolution``, ``style``, ``num`` (1-6, default 1), as documented."""
-    check_app(VENDOR, app, APPS)
-    values = known_params(VENDOR, app, params, ("text", "resolution", "style", "num"))
+    common.check_app(VENDOR, app, APPS)
+    values = common.known_params(VENDOR, app, params, ("text", "resolution", "style", "num"))
     return {
-        "text": validate_text("text", values.get("text"), source=_SOURCE, max_length=MAX_TEXT_LENGTH),
-        "resolution": validate_choice("resolution", values.get("resolution"), RESOLUTIONS, source=_SOURCE),
-        "style": validate_choice("style", values.get("style"), STYLES, source=_SOURCE),
-        "num": validate_int(
+        "text": common.validate_text("text", values.get("text"), source=_SOURCE, max_length=MAX_TEXT_LENGTH),
+        "resolution": common.validate_choice(
+            "resolution", values.get("resolution"), RESOLUTIONS, source=_SOURCE
+        ),
+        "style": common.validate_choice("style", values.get("style"), STYLES, source=_SOURCE),
+        "num": common.validate_int(
             "num", values.get("num", DEFAULT_IMAGES), source=_SOURCE, minimum=MIN_IMAGES, maximum=MAX_IMAGES
         ),
     }
@@ -139,7 +120,7 @@ def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 def describe_request(app: str, request: Mapping[str, Any]) -> dict[str, Any]:
     """The validated request as XCom may show it (it never holds credentials)."""
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     return dict(request)
 
 
@@ -147,14 +128,14 @@ def build_submit(
     app: str, request: Mapping[str, Any], credentials: JumdataCredentials, now: float
 ) -> HttpRequest:
     """``POST /ai/draw/submit``: the signed form with the parameters ``validate`` returned."""
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     form = {**_auth_form(credentials, now), **{name: str(value) for name, value in request.items()}}
     return HttpRequest("POST", "/ai/draw/submit", form=form, secret_fields=_SECRET_FIELDS)
 
 
 def build_status(job_id: str, app: str, credentials: JumdataCredentials, now: float) -> HttpRequest:
     """``POST /ai/draw/query``: the signed form with the ``taskId``."""
-    task_id = validate_text("job_id", job_id, source=_SOURCE)
+    task_id = common.validate_text("job_id", job_id, source=_SOURCE)
     form = {**_auth_form(credentials, now), "taskId": task_id}
     return HttpRequest("POST", "/ai/draw/query", form=form, secret_fields=_SECRET_FIELDS)
 
@@ -183,7 +164,7 @@ def parse_status(
     (``img`` when the list is empty). The document fixes the URL lifetime (``createTime`` + 3
     months), so ``now`` and ``output_ttl_seconds`` are not needed here.
     """
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     payload, data = _data(response)
     status = payload.get_code(data, "status")
     if status == "0":
@@ -222,11 +203,11 @@ def _auth_form(credentials: JumdataCredentials, now: float) -> dict[str, str]:
     }
 
 
-def _data(response: HttpResponse) -> tuple[Payload, Mapping[str, Any]]:
+def _data(response: HttpResponse) -> tuple[common.Payload, Mapping[str, Any]]:
     """Check the HTTP status and the envelope's ``code``; return the ``data`` object."""
-    if not is_success(response):
+    if not common.is_success(response):
         raise _http_failure(response)
-    payload = Payload.from_response(VENDOR, response)
+    payload = common.Payload.from_response(VENDOR, response)
     root = payload.root()
     code = payload.get_code(root, "code")
     if code != _OK:
@@ -234,18 +215,18 @@ def _data(response: HttpResponse) -> tuple[Payload, Mapping[str, Any]]:
     return payload, payload.get_mapping(root, "data")
 
 
-def _http_failure(response: HttpResponse) -> AigcError:
+def _http_failure(response: HttpResponse) -> exceptions.AigcError:
     """A non-2xx answer (undocumented): a Jumdata envelope names the error, else the HTTP status does."""
-    body = try_decode_json(response)
-    code = read_code(body, "code")
+    body = common.try_decode_json(response)
+    code = common.read_code(body, "code")
     if code is not None and code in ERROR_CODES:
         return _envelope_error(body, code)
-    return http_error(VENDOR, response)
+    return common.http_error(VENDOR, response)
 
 
-def _envelope_error(root: Mapping[str, Any], code: str) -> AigcError:
+def _envelope_error(root: Mapping[str, Any], code: str) -> exceptions.AigcError:
     """The error for an envelope's ``code``; ``charge: true`` means billed, so never a refusal."""
-    error = envelope_error(
+    error = common.envelope_error(
         VENDOR, ERROR_CODES, code, _message(root), refusing_server_codes=_REFUSING_SERVER_CODES
     )
     if root.get("charge") is True:
@@ -264,13 +245,13 @@ def _message(root: Mapping[str, Any]) -> str:
     return text
 
 
-def _expires_at(payload: Payload, data: Mapping[str, Any]) -> str | None:
+def _expires_at(payload: common.Payload, data: Mapping[str, Any]) -> str | None:
     created_text = payload.opt_str(data, "createTime")
     if created_text is None:
         return None
     try:
         created = datetime.strptime(created_text.strip(), _CREATE_TIME_FORMAT).replace(tzinfo=_SHANGHAI)
-        return to_iso_utc(add_months(created, OUTPUT_VALIDITY_MONTHS))
+        return common.to_iso_utc(add_months(created, OUTPUT_VALIDITY_MONTHS))
     except (ValueError, OverflowError):
         raise payload.malformed("createTime should be 'YYYY-MM-DD HH:MM:SS'") from None
 

@@ -14,30 +14,10 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_aigc.exceptions import (
-    AigcAuthError,
-    AigcError,
-    AigcJobFailedError,
-    AigcQuotaExceededError,
-    AigcRateLimitError,
-    AigcUnknownJobError,
-)
+from airflow_provider_aigc import exceptions
 from airflow_provider_aigc.models import JobError, JobState, JobStatus, Output
+from airflow_provider_aigc.vendors import common
 from airflow_provider_aigc.vendors.base import HttpRequest
-from airflow_provider_aigc.vendors.common import (
-    Payload,
-    check_app,
-    envelope_error,
-    http_error,
-    is_success,
-    known_params,
-    parse_percent,
-    read_code,
-    to_iso_utc,
-    try_decode_json,
-    validate_int,
-    validate_text,
-)
 from airflow_provider_aigc.vendors.spec import ConnectionForm, VendorSpec
 
 if TYPE_CHECKING:
@@ -71,11 +51,11 @@ BILLING_BASIS = (
     " (the API's calls per period exceeded); one job recorded per finished task"
 )
 # The documents list 10001-10004, all refusals; any other code proves nothing.
-ERROR_CODES: dict[str, type[AigcError]] = {
-    "10001": AigcAuthError,
-    "10002": AigcAuthError,
-    "10003": AigcRateLimitError,
-    "10004": AigcQuotaExceededError,
+ERROR_CODES: dict[str, type[exceptions.AigcError]] = {
+    "10001": exceptions.AigcAuthError,
+    "10002": exceptions.AigcAuthError,
+    "10003": exceptions.AigcRateLimitError,
+    "10004": exceptions.AigcQuotaExceededError,
 }
 _log = logging.getLogger(__name__)
 
@@ -101,27 +81,29 @@ def parse_des3_key(text: str) -> bytes:
     """
     hint = "des3_key must be 16 or 24 bytes of text, or base64 of 16 or 24 bytes"
     if not isinstance(text, str):
-        raise AigcAuthError(f"{hint}; got {type(text).__name__}", vendor=VENDOR)
+        raise exceptions.AigcAuthError(f"{hint}; got {type(text).__name__}", vendor=VENDOR)
     try:
         raw = text.encode("utf-8")
     except UnicodeEncodeError:
-        raise AigcAuthError(f"{hint}; got text UTF-8 cannot encode", vendor=VENDOR) from None
+        raise exceptions.AigcAuthError(f"{hint}; got text UTF-8 cannot encode", vendor=VENDOR) from None
     padded = _base64_key(text)
     if padded is not None and len(padded) in _DES3_KEY_SIZES and base64.b64encode(padded) == raw:
         raw = padded
     elif len(raw) not in _DES3_KEY_SIZES:
         unpadded = _base64_key(text + "=" * (-len(text) % 4))
         if unpadded is None:
-            raise AigcAuthError(f"{hint}; got {len(raw)} bytes that are not base64", vendor=VENDOR)
+            raise exceptions.AigcAuthError(f"{hint}; got {len(raw)} bytes that are not base64", vendor=VENDOR)
         if len(unpadded) not in _DES3_KEY_SIZES:
-            raise AigcAuthError(f"{hint}; its base64 decodes to {len(unpadded)} bytes", vendor=VENDOR)
+            raise exceptions.AigcAuthError(
+                f"{hint}; its base64 decodes to {len(unpadded)} bytes", vendor=VENDOR
+            )
         raw = unpadded
     from Crypto.Cipher import DES3
 
     try:
         return DES3.adjust_key_parity(raw)
     except ValueError:
-        raise AigcAuthError(
+        raise exceptions.AigcAuthError(
             "des3_key degenerates to single DES (its 8-byte parts repeat); use a key with distinct parts",
             vendor=VENDOR,
         ) from None
@@ -152,14 +134,16 @@ def derive_keys(api_name: str, app_key: str, app_secret: str, des3_key_text: str
 
 def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The body fields to submit: ``key`` (queue, default "queue1") plus the app's own fields."""
-    check_app(VENDOR, app, APPS)
-    values = known_params(VENDOR, app, params, _PARAMS[app])
-    request: dict[str, Any] = {"key": validate_text("key", values.get("key", DEFAULT_QUEUE), source=_SOURCE)}
+    common.check_app(VENDOR, app, APPS)
+    values = common.known_params(VENDOR, app, params, _PARAMS[app])
+    request: dict[str, Any] = {
+        "key": common.validate_text("key", values.get("key", DEFAULT_QUEUE), source=_SOURCE)
+    }
     if app == COGVIEW:
-        request["query"] = validate_text("query", values.get("query"), source=_SOURCE)
+        request["query"] = common.validate_text("query", values.get("query"), source=_SOURCE)
     else:
-        request["content"] = validate_text("content", values.get("content"), source=_SOURCE)
-        request["max_length"] = validate_int(
+        request["content"] = common.validate_text("content", values.get("content"), source=_SOURCE)
+        request["max_length"] = common.validate_int(
             "max_length", values.get("max_length"), source=_SOURCE, minimum=1
         )
     return request
@@ -167,13 +151,13 @@ def validate(app: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 def describe_request(app: str, request: Mapping[str, Any]) -> dict[str, Any]:
     """The validated request as XCom may show it (it never holds credentials)."""
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     return dict(request)
 
 
 def build_submit(app: str, request: Mapping[str, Any], keys: ZhipuKeys, now: float) -> HttpRequest:
     """``POST /v1/cogview`` or ``/v1/news``: the request ``validate`` returned, plus the keys."""
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     body = {**request, "apikey": keys.apikey, "apisecret": keys.apisecret}
     return HttpRequest("POST", _PATHS[app], json=body, secret_fields=_SECRET_FIELDS)
 
@@ -181,7 +165,7 @@ def build_submit(app: str, request: Mapping[str, Any], keys: ZhipuKeys, now: flo
 def build_status(job_id: str, app: str, keys: ZhipuKeys, now: float) -> HttpRequest:
     """``GET /v1/status?task_id=``: the one status call both apps share (no credentials)."""
     return HttpRequest(
-        "GET", "/v1/status", params={"task_id": validate_text("job_id", job_id, source=_SOURCE)}
+        "GET", "/v1/status", params={"task_id": common.validate_text("job_id", job_id, source=_SOURCE)}
     )
 
 
@@ -210,13 +194,15 @@ def parse_status(
     instead of waiting silently until the deadline.
     The documents give no URL lifetime, so expiry is ``updated_at`` + the connection's TTL.
     """
-    check_app(VENDOR, app, APPS)
+    common.check_app(VENDOR, app, APPS)
     payload, result = _result(response, status_call=True)
     state = payload.opt_str(result, "status")
     payload.opt_number(result, "process_time")  # not needed downstream; read to reject odd bodies
     if state == "failed":
         reason = payload.opt_str(result, "error") or "the vendor reported the task as failed"
-        error = JobError(type=AigcJobFailedError.__name__, message=f"zhipu task {job_id} failed: {reason}")
+        error = JobError(
+            type=exceptions.AigcJobFailedError.__name__, message=f"zhipu task {job_id} failed: {reason}"
+        )
         failed = JobStatus(VENDOR, app, job_id, JobState.FAILED, error=error)
         return failed.billed(1, BILLED_UNIT, BILLING_BASIS)
     output = result.get("output")
@@ -254,27 +240,29 @@ def parse_status(
     )
 
 
-def _result(response: HttpResponse, *, status_call: bool) -> tuple[Payload, Mapping[str, Any]]:
+def _result(response: HttpResponse, *, status_call: bool) -> tuple[common.Payload, Mapping[str, Any]]:
     """Check the HTTP status and the envelope's code; return the ``result`` object."""
-    if not is_success(response):
+    if not common.is_success(response):
         raise _http_failure(response, status_call=status_call)
-    payload = Payload.from_response(VENDOR, response)
+    payload = common.Payload.from_response(VENDOR, response)
     root = payload.root()
     code = payload.get_int(root, "status")
     if code != 0:
-        raise envelope_error(VENDOR, ERROR_CODES, code, _message(root))
+        raise common.envelope_error(VENDOR, ERROR_CODES, code, _message(root))
     return payload, payload.get_mapping(root, "result")
 
 
-def _http_failure(response: HttpResponse, *, status_call: bool) -> AigcError:
+def _http_failure(response: HttpResponse, *, status_call: bool) -> exceptions.AigcError:
     """A non-2xx answer: a Zhipu envelope names the error, anything else is classified by HTTP status."""
-    body = try_decode_json(response)
-    code = read_code(body, "status")
+    body = common.try_decode_json(response)
+    code = common.read_code(body, "status")
     if code is not None and code in ERROR_CODES:
-        return envelope_error(VENDOR, ERROR_CODES, code, _message(body))
+        return common.envelope_error(VENDOR, ERROR_CODES, code, _message(body))
     if status_call and response.status == 404 and code == "404":
-        return AigcUnknownJobError(f"zhipu does not know this task: {_message(body)}", vendor=VENDOR)
-    return http_error(VENDOR, response)
+        return exceptions.AigcUnknownJobError(
+            f"zhipu does not know this task: {_message(body)}", vendor=VENDOR
+        )
+    return common.http_error(VENDOR, response)
 
 
 def _message(root: Mapping[str, Any]) -> str:
@@ -282,30 +270,30 @@ def _message(root: Mapping[str, Any]) -> str:
     return message if isinstance(message, str) else "no message"
 
 
-def _progress(payload: Payload, result: Mapping[str, Any]) -> float | None:
+def _progress(payload: common.Payload, result: Mapping[str, Any]) -> float | None:
     progress = payload.opt_mapping(result, "progress")
     if progress is None or progress.get("value") is None:
         return None
-    value = parse_percent(progress.get("value"))
+    value = common.parse_percent(progress.get("value"))
     if value is None:
         raise payload.malformed("progress.value should be a percentage such as '37%'")
     return value
 
 
 def _expires_at(
-    payload: Payload, result: Mapping[str, Any], now: datetime, ttl_seconds: float | None
+    payload: common.Payload, result: Mapping[str, Any], now: datetime, ttl_seconds: float | None
 ) -> str | None:
     if ttl_seconds is None:
         return None
     updated_text = payload.opt_str(result, "updated_at")
     updated = now if updated_text is None else _rfc1123(payload, updated_text)
     try:
-        return to_iso_utc(updated + timedelta(seconds=ttl_seconds))
+        return common.to_iso_utc(updated + timedelta(seconds=ttl_seconds))
     except (OverflowError, ValueError):
         raise payload.malformed("updated_at plus the output TTL is out of range") from None
 
 
-def _rfc1123(payload: Payload, text: str) -> datetime:
+def _rfc1123(payload: common.Payload, text: str) -> datetime:
     try:
         return parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
