@@ -1,6 +1,11 @@
-"""Helpers for the simulator conformance test: the simulator's clock, PNG checks, expiry arithmetic
-done independently of the provider's parsers, the connections under test, and the field sets the
-vendor documents (/work/shared/seeds/) show in their examples.
+"""Helpers for the simulator conformance tests: the simulator's clock, the fixtures every
+conformance module shares, PNG checks, expiry arithmetic done independently of the provider's
+parsers, the connections under test, and the field sets the vendor documents
+(/work/shared/seeds/) show in their examples.
+
+A module takes the shared fixtures by assigning them (``simulator = h.simulator``): pytest finds
+fixtures among a module's names, and an assignment, unlike an import, is not shadowed by the
+test functions' parameters of the same name.
 """
 
 from __future__ import annotations
@@ -16,20 +21,25 @@ import urllib.request
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+import pytest
 import requests
 
+from airflow_provider_aigc.hooks.session import close_sessions
 from airflow_provider_aigc.simulator import DEMO_CREDENTIALS
+from tests.conftest import running_simulator
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
     from airflow_provider_aigc.hooks.base import AigcHook
     from airflow_provider_aigc.models import JobStatus
     from tests.conftest import SimulatorServer
+
+HookT = TypeVar("HookT", bound="AigcHook[Any]")
 
 # --- the simulator's clock ----------------------------------------------------------------------
 
@@ -90,6 +100,58 @@ class Sleeps:
         self.delays.append(delay)
         if self.then is not None:
             await asyncio.to_thread(self.then)
+
+
+def hook_on(hook_class: type[HookT], conn_id: str, clock: SimClock, sleeps: Sleeps | None = None) -> HookT:
+    """A hook on the simulator's clock whose backoff pauses go to ``sleeps`` (recorded, not slept)."""
+    sleeps = sleeps or Sleeps()
+    return hook_class(conn_id, clock=clock, sleep=sleeps.sleep, async_sleep=sleeps.async_sleep)
+
+
+# --- fixtures shared by the conformance modules -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[SimulatorServer]:
+    """The module's own simulator (overrides the session one): moving its clock cannot disturb
+    other tests."""
+    with running_simulator() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+async def close_http_sessions() -> AsyncIterator[None]:
+    """The async hooks share one aiohttp session per loop: close this test's."""
+    yield
+    await close_sessions()
+
+
+@pytest.fixture
+def clock(simulator: SimulatorServer) -> SimClock:
+    return SimClock(simulator.url)
+
+
+def start_fresh(
+    simulator: SimulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    latency: Mapping[str, float],
+    env: Mapping[str, str],
+) -> None:
+    """Start-up configuration with no jobs or counters; each app's jobs last ``latency[app]``
+    simulated seconds; ``env`` (the connections) set for this test."""
+    simulator.reset(config=True)
+    speed = float(simulator.config({})["speed"])
+    simulator.config({"latency": {app: seconds * speed for app, seconds in latency.items()}})
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def connection_vars(connections: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` variables (JSON form) for connections given by id."""
+    return {
+        f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(fields, ensure_ascii=False)
+        for conn_id, fields in connections.items()
+    }
 
 
 # --- both modes: sync as on a worker, async as in the trigger ---------------------------------
@@ -329,10 +391,7 @@ def connection_env(base_url: str) -> dict[str, str]:
             "extra": private,
         },
     }
-    return {
-        f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(fields, ensure_ascii=False)
-        for conn_id, fields in connections.items()
-    }
+    return connection_vars(connections)
 
 
 def credential_values() -> list[str]:

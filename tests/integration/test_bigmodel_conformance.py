@@ -23,15 +23,13 @@ from airflow_provider_aigc.exceptions import (
     AigcUnknownJobError,
 )
 from airflow_provider_aigc.hooks.bigmodel import BigModelHook
-from airflow_provider_aigc.hooks.session import close_sessions
 from airflow_provider_aigc.models import JobState
 from airflow_provider_aigc.simulator import DEMO_CREDENTIALS
-from tests.conftest import SimulatorServer, running_simulator
 from tests.integration import conformance_helpers as h
 from tests.integration.conformance_helpers import SimClock, Sleeps
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from tests.conftest import SimulatorServer
 
 pytestmark = pytest.mark.integration
 
@@ -53,17 +51,15 @@ VIDEO_DONE_FIELDS = {"model", "task_status", "request_id", "video_result"}
 IMAGE_DONE_FIELDS = {"model", "task_status", "request_id", "image_result"}
 
 
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[SimulatorServer]:
-    with running_simulator() as server:
-        yield server
+# This module's own simulator (moving its clock cannot disturb other tests), its clock, and
+# session cleanup.
+simulator = h.simulator
+clock = h.clock
+close_http_sessions = h.close_http_sessions
 
 
 @pytest.fixture(autouse=True)
 def conformance(simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    simulator.reset(config=True)
-    speed = float(simulator.config({})["speed"])
-    simulator.config({"latency": {"glm_image": LATENCY * speed, "cogvideox": LATENCY * speed}})
     private = {"allow_private_output_hosts": True, "timeout": 10, "output_ttl_seconds": VIDEO_TTL}
     connections = {
         PLAIN: {"host": simulator.url, "password": KEY, "extra": private},
@@ -72,26 +68,14 @@ def conformance(simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> 
         # A host with the path written out, as "https://api.z.ai/api" is: the paths start with /paas.
         ZAI_STYLE: {"host": simulator.url + "/", "password": KEY, "extra": private},
     }
-    for conn_id, fields in connections.items():
-        monkeypatch.setenv(
-            f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "aigc_bigmodel", **fields})
-        )
-
-
-@pytest.fixture(autouse=True)
-async def _close_http_sessions() -> AsyncIterator[None]:
-    yield
-    await close_sessions()
-
-
-@pytest.fixture
-def clock(simulator: SimulatorServer) -> SimClock:
-    return SimClock(simulator.url)
+    env = h.connection_vars(
+        {conn_id: {"conn_type": "aigc_bigmodel", **fields} for conn_id, fields in connections.items()}
+    )
+    h.start_fresh(simulator, monkeypatch, dict.fromkeys(("glm_image", "cogvideox"), LATENCY), env)
 
 
 def hook(conn_id: str, clock: SimClock, sleeps: Sleeps | None = None) -> BigModelHook:
-    sleeps = sleeps or Sleeps()
-    return BigModelHook(conn_id, clock=clock, sleep=sleeps.sleep, async_sleep=sleeps.async_sleep)
+    return h.hook_on(BigModelHook, conn_id, clock, sleeps)
 
 
 def check_mp4(data: bytes) -> None:

@@ -25,17 +25,15 @@ from airflow_provider_aigc.exceptions import (
     AigcUnknownJobError,
 )
 from airflow_provider_aigc.hooks.dashscope import DashScopeHook
-from airflow_provider_aigc.hooks.session import close_sessions
 from airflow_provider_aigc.models import JobState
 from airflow_provider_aigc.simulator import DEMO_CREDENTIALS
 from airflow_provider_aigc.triggers.job import AigcJobTrigger
-from tests.conftest import SimulatorServer, running_simulator
 from tests.integration import conformance_helpers as h
 from tests.integration.conformance_helpers import SimClock, Sleeps
 from tests.unit.triggers.factories import captured_logs
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from tests.conftest import SimulatorServer
 
 pytestmark = pytest.mark.integration
 
@@ -51,42 +49,28 @@ SUBMIT_FIELDS = {"output", "request_id"}
 DONE_OUTPUT_FIELDS = {"task_id", "task_status", "submit_time", "scheduled_time", "end_time", "results"}
 
 
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[SimulatorServer]:
-    with running_simulator() as server:
-        yield server
+# This module's own simulator (moving its clock cannot disturb other tests), its clock, and
+# session cleanup.
+simulator = h.simulator
+clock = h.clock
+close_http_sessions = h.close_http_sessions
 
 
 @pytest.fixture(autouse=True)
 def conformance(simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    simulator.reset(config=True)
-    speed = float(simulator.config({})["speed"])
-    simulator.config({"latency": {"wan_image": LATENCY * speed, "wan_video": LATENCY * speed}})
     private = {"allow_private_output_hosts": True, "timeout": 10}
     connections = {
         GOOD: {"host": f"{simulator.url}/api/v1", "password": KEY, "extra": private},
         WRONG: {"host": f"{simulator.url}/api/v1", "password": "sk-not-the-key", "extra": private},
     }
-    for conn_id, fields in connections.items():
-        monkeypatch.setenv(
-            f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "aigc_dashscope", **fields})
-        )
-
-
-@pytest.fixture(autouse=True)
-async def _close_http_sessions() -> AsyncIterator[None]:
-    yield
-    await close_sessions()
-
-
-@pytest.fixture
-def clock(simulator: SimulatorServer) -> SimClock:
-    return SimClock(simulator.url)
+    env = h.connection_vars(
+        {conn_id: {"conn_type": "aigc_dashscope", **fields} for conn_id, fields in connections.items()}
+    )
+    h.start_fresh(simulator, monkeypatch, dict.fromkeys(("wan_image", "wan_video"), LATENCY), env)
 
 
 def hook(clock: SimClock, conn_id: str = GOOD, sleeps: Sleeps | None = None) -> DashScopeHook:
-    sleeps = sleeps or Sleeps()
-    return DashScopeHook(conn_id, clock=clock, sleep=sleeps.sleep, async_sleep=sleeps.async_sleep)
+    return h.hook_on(DashScopeHook, conn_id, clock, sleeps)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -40,23 +40,22 @@ from airflow_provider_aigc.exceptions import (
 )
 from airflow_provider_aigc.hooks.baidu import BaiduHook
 from airflow_provider_aigc.hooks.jumdata import JumdataHook
-from airflow_provider_aigc.hooks.session import close_sessions
 from airflow_provider_aigc.hooks.tokens import TOKENS
 from airflow_provider_aigc.hooks.transport import new_session, send
 from airflow_provider_aigc.hooks.zhipu import ZhipuHook
 from airflow_provider_aigc.models import JobRef, JobState, JobStatus
 from airflow_provider_aigc.vendors import baidu, jumdata, zhipu
-from tests.conftest import SimulatorServer, running_simulator
 from tests.integration import conformance_helpers as h
 from tests.integration.conformance_helpers import SimClock, Sleeps
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import Callable, Iterator
 
     import requests
 
     from airflow_provider_aigc.hooks.base import AigcHook
     from airflow_provider_aigc.vendors.base import HttpRequest, HttpResponse
+    from tests.conftest import SimulatorServer
 
     HookFactory = Callable[..., AigcHook[Any]]
 
@@ -80,39 +79,21 @@ MODERATED = "违禁的画面"  # the simulator's default moderation word is in i
 # --- fixtures -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[SimulatorServer]:
-    """This module's own simulator (overrides the session one; see the module docstring)."""
-    with running_simulator() as server:
-        yield server
+# This module's own simulator (see the module docstring), its clock, and session cleanup.
+simulator = h.simulator
+clock = h.clock
+close_http_sessions = h.close_http_sessions
 
 
 @pytest.fixture(autouse=True)
 def conformance(simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Start-up configuration, no jobs, tokens or counters; jobs that last ``LATENCY``; this
     module's connections; no Baidu token cached in the process."""
-    simulator.reset(config=True)
-    speed = float(simulator.config({})["speed"])
-    simulator.config(
-        {"latency": dict.fromkeys(("cogview", "news_generate", "txt2imgv2", "ai_draw"), LATENCY * speed)}
-    )
-    for name, value in h.connection_env(simulator.url).items():
-        monkeypatch.setenv(name, value)
+    apps = ("cogview", "news_generate", "txt2imgv2", "ai_draw")
+    h.start_fresh(simulator, monkeypatch, dict.fromkeys(apps, LATENCY), h.connection_env(simulator.url))
     TOKENS.clear()
     yield
     TOKENS.clear()
-
-
-@pytest.fixture(autouse=True)
-async def _close_http_sessions() -> AsyncIterator[None]:
-    """The async hooks share one aiohttp session per loop: close this test's."""
-    yield
-    await close_sessions()
-
-
-@pytest.fixture
-def clock(simulator: SimulatorServer) -> SimClock:
-    return SimClock(simulator.url)
 
 
 @pytest.fixture
@@ -121,8 +102,7 @@ def make_hook(clock: SimClock) -> Iterator[HookFactory]:
     made: list[AigcHook[Any]] = []
 
     def factory(hook_class: type[AigcHook[Any]], conn_id: str, sleeps: Sleeps | None = None) -> AigcHook[Any]:
-        sleeps = sleeps or Sleeps()
-        hook = hook_class(conn_id, clock=clock, sleep=sleeps.sleep, async_sleep=sleeps.async_sleep)
+        hook = h.hook_on(hook_class, conn_id, clock, sleeps)
         made.append(hook)
         return hook
 
