@@ -340,21 +340,18 @@ def phase(deploy: Deployment, mode: str, jobs: int, idle: dict[str, float]) -> d
 
 def outcome(deploy: Deployment, dag: str, run_id: str) -> dict[str, Any]:
     """What a finished run left: its archives in S3, its purchases per prompt, its task instances."""
-    from tests.deploy.airflow_api import task_instances
-    from tests.deploy.checks import check_archives, purchases
+    from tests.deploy.scenarios.common import outcome as run_outcome
 
-    archives = check_archives(deploy, run_id)
-    bought = purchases(deploy, run_id)
-    tries = task_instances(deploy, dag, run_id)
+    found = run_outcome(deploy, dag, run_id)
     return {
-        "manifests": archives.manifests,
-        "archive_problems": archives.problems[:5],
-        "prompts_bought": len(bought),
-        "jobs_bought": sum(bought.values()),
-        "max_purchases_per_prompt": max(bought.values(), default=0),
-        "task_instances": len(tries),
-        "retried_tasks": sum(t.try_number > 1 for t in tries),
-        "failed_tasks": [f"{t.task_id}[{t.map_index}]" for t in tries if t.state != "success"],
+        "manifests": found.archives.manifests,
+        "archive_problems": found.archives.problems[:5],
+        "prompts_bought": len(found.bought),
+        "jobs_bought": sum(found.bought.values()),
+        "max_purchases_per_prompt": max(found.bought.values(), default=0),
+        "task_instances": len(found.tries),
+        "retried_tasks": sum(t.try_number > 1 for t in found.tries),
+        "failed_tasks": found.failed,
     }
 
 

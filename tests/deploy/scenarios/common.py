@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections import Counter
     from collections.abc import Callable
 
+    from tests.deploy.airflow_api import TaskTry
     from tests.deploy.deployment import Deployment
     from tests.deploy.report import Result
 
@@ -67,14 +68,25 @@ def finish(
 
 @dataclass
 class Outcome:
-    """A finished run as the database, the simulator and S3 have it."""
+    """A finished run as the database, the simulator and S3 have it (benchmarks/deployment.py
+    reports the same record for its own DAGs)."""
 
+    dag_id: str
     run_id: str
     state: str | None
-    jobs: int
     bought: Counter[str]
     archives: ArchiveCheck
-    failed: list[str]
+    tries: list[TaskTry]
+
+    @property
+    def jobs(self) -> int:
+        """The jobs the deploy DAG buys (``JOBS``)."""
+        return JOBS[self.dag_id]
+
+    @property
+    def failed(self) -> list[str]:
+        """The task instances that did not succeed, as ``task_id[map_index]``."""
+        return [f"{t.task_id}[{t.map_index}]" for t in self.tries if t.state != "success"]
 
     def check(self, expect_state: str = "success", expect_archives: int | None = None) -> None:
         """The run ended as expected, each prompt was bought once, each job has one verified archive."""
@@ -97,16 +109,12 @@ class Outcome:
 
 def outcome(deploy: Deployment, dag_id: str, run_id: str) -> Outcome:
     return Outcome(
+        dag_id=dag_id,
         run_id=run_id,
         state=run_state(deploy, dag_id, run_id),
-        jobs=JOBS[dag_id],
         bought=purchases(deploy, run_id),
         archives=check_archives(deploy, run_id),
-        failed=[
-            f"{t.task_id}[{t.map_index}]"
-            for t in task_instances(deploy, dag_id, run_id)
-            if t.state != "success"
-        ],
+        tries=task_instances(deploy, dag_id, run_id),
     )
 
 
