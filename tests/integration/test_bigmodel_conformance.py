@@ -15,13 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from airflow_provider_aigc.exceptions import (
-    AigcAuthError,
-    AigcConcurrencyLimitError,
-    AigcContentRejectedError,
-    AigcInvalidRequestError,
-    AigcUnknownJobError,
-)
+from airflow_provider_aigc import exceptions
 from airflow_provider_aigc.hooks.bigmodel import BigModelHook
 from airflow_provider_aigc.models import JobState
 from airflow_provider_aigc.simulator import DEMO_CREDENTIALS
@@ -156,17 +150,17 @@ async def test_refusals_are_classified_without_retry_or_purchase(
     mode: str, simulator: SimulatorServer, clock: SimClock
 ) -> None:
     sleeps = Sleeps()
-    with pytest.raises(AigcAuthError):
+    with pytest.raises(exceptions.AigcAuthError):
         hook(WRONG, clock, sleeps).submit("glm_image", IMAGE)
-    with pytest.raises(AigcContentRejectedError):
+    with pytest.raises(exceptions.AigcContentRejectedError):
         hook(PLAIN, clock, sleeps).submit("cogvideox", {"prompt": "违禁的画面"})
     simulator.config({"concurrency": {"bigmodel": 1}})
     made = hook(PLAIN, clock, sleeps)
     made.submit("cogvideox", VIDEO)
-    with pytest.raises(AigcConcurrencyLimitError) as busy:
+    with pytest.raises(exceptions.AigcConcurrencyLimitError) as busy:
         made.submit("cogvideox", VIDEO)
     assert busy.value.refused
-    with pytest.raises(AigcUnknownJobError):
+    with pytest.raises(exceptions.AigcUnknownJobError):
         await h.get_status(made, "no-such-task", "cogvideox", mode)
     stats = h.vendor_stats(simulator, "bigmodel")
     assert stats["submissions"]["count"] == 1
@@ -176,7 +170,7 @@ async def test_refusals_are_classified_without_retry_or_purchase(
 
 def test_the_provider_refuses_before_the_simulator_would(simulator: SimulatorServer, clock: SimClock) -> None:
     for params in ({"prompt": "p", "fps": 24}, {"prompt": "x" * 513}, {"prompt": "p", "size": "1920*1080"}):
-        with pytest.raises(AigcInvalidRequestError):
+        with pytest.raises(exceptions.AigcInvalidRequestError):
             hook(PLAIN, clock).submit("cogvideox", params)
     assert simulator.stats()["vendors"]["bigmodel"]["rejections"] == {}
 

@@ -17,13 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from airflow_provider_aigc.exceptions import (
-    AigcAuthError,
-    AigcConcurrencyLimitError,
-    AigcContentRejectedError,
-    AigcRateLimitError,
-    AigcUnknownJobError,
-)
+from airflow_provider_aigc import exceptions
 from airflow_provider_aigc.hooks.dashscope import DashScopeHook
 from airflow_provider_aigc.models import JobState
 from airflow_provider_aigc.simulator import DEMO_CREDENTIALS
@@ -98,7 +92,7 @@ async def test_an_image_task_runs_finishes_and_its_urls_expire_after_24_hours(
     clock.advance_to(submitted_at + LATENCY + URL_SECONDS + 60)
     assert (await h.fetch(str(done.outputs[0].url), mode))[0] == 403
     # The task record is gone too: the vendor answers UNKNOWN, classified, not polled forever.
-    with pytest.raises(AigcUnknownJobError):
+    with pytest.raises(exceptions.AigcUnknownJobError):
         await h.get_status(made, ref.job_id, "wan_image", mode)
     assert KEY not in json.dumps([ref.to_dict(), done.to_dict()])
 
@@ -149,9 +143,9 @@ def test_refusals_are_classified_without_retry_or_purchase(
     simulator: SimulatorServer, clock: SimClock
 ) -> None:
     sleeps = Sleeps()
-    with pytest.raises(AigcAuthError):
+    with pytest.raises(exceptions.AigcAuthError):
         hook(clock, WRONG, sleeps).submit("wan_image", FLASH)
-    with pytest.raises(AigcContentRejectedError):
+    with pytest.raises(exceptions.AigcContentRejectedError):
         hook(clock, sleeps=sleeps).submit("wan_image", {**FLASH, "prompt": "违禁的画面"})
 
     stats = h.vendor_stats(simulator, "dashscope")
@@ -170,7 +164,7 @@ def test_a_third_flash_task_in_progress_is_refused_for_concurrency_and_another_m
     made.submit("wan_image", FLASH)
     clock.advance(1.0)
 
-    with pytest.raises(AigcConcurrencyLimitError) as busy:
+    with pytest.raises(exceptions.AigcConcurrencyLimitError) as busy:
         made.submit("wan_image", FLASH)
     other = made.submit("wan_image", {**FLASH, "model": "wan2.5-t2i-preview", "size": "1280*1280"})
 
@@ -202,7 +196,7 @@ def test_a_rate_refusal_that_persists_is_raised_as_a_rate_limit(
 ) -> None:
     simulator.config({"faults": {"dashscope": {"submit": {"rate_limit": {"probability": 1.0, "code": 429}}}}})
 
-    with pytest.raises(AigcRateLimitError) as limited:
+    with pytest.raises(exceptions.AigcRateLimitError) as limited:
         hook(clock).submit("wan_image", FLASH)
 
     assert limited.value.refused
