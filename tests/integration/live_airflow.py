@@ -22,7 +22,6 @@ import sys
 import time
 import urllib.error
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote

@@ -104,6 +104,19 @@ def test_a_chain_batch_beyond_the_concurrency_waits_for_capacity(
     assert "waiting for capacity on aigc_baidu_default" in run.stdout
 
 
+def test_a_chain_mapped_as_a_task_group_waits_for_capacity_per_prompt(
+    airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server
+) -> None:
+    """The documented way to map a chain at capacity: each prompt's sensor follows its own submit."""
+    job_seconds(sim, JOB_SECONDS)
+    bucket = s3.make_bucket("batch-group")
+
+    run = airflow.run_dag("it_batch_group", dags_folder=DAGS, env={"AIGC_ARCHIVE_BUCKET": bucket})
+
+    tasks = ["prompt.submit", "prompt.wait", "prompt.archive"]
+    assert_each_prompt_bought_once_and_archived(run, sim, s3, bucket, tasks)
+
+
 @pytest.mark.parametrize("retries", [0, 2])
 def test_a_one_task_batch_waits_while_another_user_holds_the_slots(
     airflow: AirflowHarness, sim: SimulatorServer, s3: S3Server, retries: int
