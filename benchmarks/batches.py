@@ -2,11 +2,12 @@
 
 tests/deploy's stack (PostgreSQL, Redis, api-server, scheduler, dag-processor, two triggerers, two
 Celery workers with 4 slots each, simulator, moto S3) is started once. ``PROMPTS`` Baidu prompts are
-mapped on ``aigc_baidu_default`` (``benchmarks/batch_dag.py``), in one-task mode and as the chain;
+mapped (``benchmarks/batch_dag.py``) in one-task mode and as the chain (one task group per prompt);
 each job takes ``JOB_SECONDS`` at the simulator. Each mode runs twice, one phase after the other:
-with the account limited to ``LIMIT`` unfinished jobs (the simulator answers Baidu 15 beyond it;
-the connection's ``max_running_jobs`` is Baidu's documented default, the same 2), then without a
-limit (the baseline). Per phase, with the workers idle before and after:
+with the account limited to ``LIMIT`` unfinished jobs (the simulator answers Baidu 15 beyond it) on
+the connection that declares it (``aigc_baidu_capacity``, ``max_running_jobs`` 2, Baidu's documented
+default), then without a limit on the connection that declares none (``aigc_baidu_default``,
+``max_running_jobs`` 0): the baseline. Per phase, with the workers idle before and after:
 
 - **archived**: complete manifests in S3 per prompt, and purchases per prompt (tests/deploy/checks.py);
 - **failed task instances**: every task instance not ``success`` (retries are 0);
@@ -59,10 +60,11 @@ SLOT_TARGET = 1.1
 CONCURRENCY_REFUSAL = "15"  # Baidu's 并发超限
 DAG_FILE = '''"""airflow DAGs of benchmark 8 (benchmarks/batches.py, benchmarks/batch_dag.py)."""
 
-from benchmarks.batch_dag import MODES, build
+from benchmarks.batch_dag import MODES, build, dag_id
 
 for mode in MODES:
-    globals()["dag_" + mode] = build(mode, jobs={jobs!r}, poll_interval={poll!r})
+    for limited in (True, False):
+        globals()[dag_id(mode, limited)] = build(mode, limited, jobs={jobs!r}, poll_interval={poll!r})
 '''
 
 
@@ -94,7 +96,7 @@ def phase(deploy: Deployment, mode: str, limit: int, prompts: int) -> dict[str, 
     """Run the batch once in ``mode`` with the account limited to ``limit`` jobs; the raw figures."""
     from tests.deploy.airflow_api import trigger_run, wait_for_run
 
-    dag, tag = dag_id(mode), f"{mode}-{'limit' if limit else 'free'}"
+    dag, tag = dag_id(mode, bool(limit)), f"{mode}-{'limit' if limit else 'free'}"
     account(deploy, limit)
     wait_idle(deploy)
     before, refused = snapshot(deploy), refusals(deploy)
