@@ -13,8 +13,9 @@ with refusals (one per waiter per tick), so the waiters of one connection queue 
   the vendor, so the count is a lower bound of the account's jobs), plus the *reservations* of
   admitted tasks whose job trigger has not started yet (a resume, a submit and, in the chain, the
   sensor's start lie between); a job trigger starting takes a reservation's place, a refused task
-  coming back gives its reservation up, and a reservation lapses after ``RESERVATION_SECONDS``
-  (its job may be watched by another triggerer);
+  coming back gives its reservation up, and a reservation lapses after ``HANDOFF_SECONDS`` plus the
+  median duration of the jobs watched here (``RESERVATION_SECONDS`` before one has ended): its
+  job may be watched by another triggerer, and then ends unseen here after about as long;
 - it tries at once when one of those jobs ends, and otherwise once the room's backoff passes: the
   last refusal seen here plus a pause that grows with that task's refusals (jobs watched
   elsewhere, by another triggerer or another installation, end unseen). A task that queued before
@@ -31,7 +32,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import statistics
+import time
 import weakref
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +48,13 @@ ORDER_WINDOW_SECONDS = 60.0
 MAX_PROBE_INTERVAL = 60.0
 # With the account's limit unknown: the shortest time between two admissions.
 MIN_GRACE_SECONDS = 10.0
-# The longest an admitted task counts as in flight before its job trigger starts here.
+# How long an admitted task counts as in flight when its job trigger does not start here, before
+# this room has seen a watched job end; afterwards, HANDOFF_SECONDS plus the median watched job.
 RESERVATION_SECONDS = 30.0
+# A resume, a submit and a job trigger's start (about 1-3 s on a loaded 2-core deployment).
+HANDOFF_SECONDS = 5.0
+# How many recent watched jobs' durations the reservation is estimated from.
+DURATION_SAMPLES = 20
 
 
 @dataclass(order=True)
@@ -67,6 +76,8 @@ class CapacityRoom:
         self.waiters: list[Ticket] = []
         # Admitted tasks (by their ticket's place) -> when their reservation lapses.
         self.reserved: dict[tuple[float, int], float] = {}
+        self._started: dict[str, float] = {}  # watched job -> when its trigger started (epoch s)
+        self._durations: deque[float] = deque(maxlen=DURATION_SAMPLES)
         self._freed = False
         self._next_try_at = 0.0
         self._blocked_until = 0.0
@@ -75,19 +86,30 @@ class CapacityRoom:
 
     # -- the jobs AigcJobTrigger watches -----------------------------------------------------
 
-    def job_started(self, job_id: str) -> None:
+    def job_started(self, job_id: str, now: float | None = None) -> None:
         """A watched job: it takes the place of the oldest reservation (whose task it likely is)."""
         if job_id not in self.running and self.reserved:
             del self.reserved[min(self.reserved, key=self.reserved.__getitem__)]
         self.running.add(job_id)
+        self._started.setdefault(job_id, time.time() if now is None else now)
         self._notify()
 
-    def job_ended(self, job_id: str) -> None:
+    def job_ended(self, job_id: str, now: float | None = None) -> None:
         """A watched job finished (or its trigger stopped): a slot may be free at once."""
+        started = self._started.pop(job_id, None)
+        if started is not None:
+            self._durations.append((time.time() if now is None else now) - started)
         if job_id in self.running:
             self.running.discard(job_id)
             self._freed = True
             self._notify()
+
+    def reservation_seconds(self) -> float:
+        """How long an admitted task counts as in flight unless its job trigger starts here: its
+        job may run watched by another triggerer, so as long as the jobs watched here take."""
+        if not self._durations:
+            return RESERVATION_SECONDS
+        return HANDOFF_SECONDS + statistics.median(self._durations)
 
     # -- the waiters -------------------------------------------------------------------------
 
@@ -140,7 +162,7 @@ class CapacityRoom:
         whose limit is unknown, the next head waits ``grace`` seconds)."""
         self._freed = False
         self._next_try_at = now + grace
-        self.reserved[(ticket.since, ticket.map_index)] = now + RESERVATION_SECONDS
+        self.reserved[(ticket.since, ticket.map_index)] = now + self.reservation_seconds()
         self.leave(ticket)
 
     def changed(self) -> Coroutine[Any, Any, bool]:

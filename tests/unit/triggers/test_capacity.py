@@ -12,6 +12,7 @@ from airflow.triggers.base import TriggerEvent
 from airflow_provider_aigc.triggers import capacity_room
 from airflow_provider_aigc.triggers.capacity import AigcCapacityTrigger, CapacityEvent
 from airflow_provider_aigc.triggers.capacity_room import (
+    HANDOFF_SECONDS,
     MAX_PROBE_INTERVAL,
     MIN_GRACE_SECONDS,
     ORDER_WINDOW_SECONDS,
@@ -121,6 +122,20 @@ def test_a_reservation_lapses_when_no_job_trigger_starts_here() -> None:
     assert not room.may_try(second, 100.0, limit=1)
     assert room.next_check(second, 100.0, limit=1) == 100.0 + RESERVATION_SECONDS
     assert room.may_try(second, 100.0 + RESERVATION_SECONDS, limit=1)
+
+
+def test_once_jobs_were_seen_end_a_reservation_lasts_as_long_as_they_took() -> None:
+    """A task admitted here whose job runs under another triggerer frees its slot, unseen, after
+    about as long as the jobs watched here take: not a fixed 30 s, which idles short jobs' slots."""
+    room = CapacityRoom()
+    for job, (start, end) in {"a": (0.0, 4.0), "b": (1.0, 7.0), "c": (2.0, 7.0)}.items():
+        room.job_started(job, now=start)
+        room.job_ended(job, now=end)
+    first, second = (room.join(since=0.0, map_index=i, not_before=0.0, refused=False) for i in range(2))
+    room.admit(first, now=100.0, grace=10.0)
+
+    assert room.reservation_seconds() == HANDOFF_SECONDS + 5.0  # the median of 4, 6 and 5 s
+    assert room.next_check(second, 100.0, limit=1) == 100.0 + HANDOFF_SECONDS + 5.0
 
 
 def test_a_refused_task_gives_its_reservation_up_and_holds_the_room_back_for_its_backoff() -> None:
