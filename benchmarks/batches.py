@@ -2,11 +2,12 @@
 
 tests/deploy's stack (PostgreSQL, Redis, api-server, scheduler, dag-processor, two triggerers, two
 Celery workers with 4 slots each, simulator, moto S3) is started once. ``PROMPTS`` Baidu prompts are
-mapped on ``aigc_baidu_default`` (``benchmarks/batch_dag.py``), in one-task mode and as the chain;
+mapped (``benchmarks/batch_dag.py``) in one-task mode and as the chain (one task group per prompt);
 each job takes ``JOB_SECONDS`` at the simulator. Each mode runs twice, one phase after the other:
-with the account limited to ``LIMIT`` unfinished jobs (the simulator answers Baidu 15 beyond it;
-the connection's ``max_running_jobs`` is Baidu's documented default, the same 2), then without a
-limit (the baseline). Per phase, with the workers idle before and after:
+with the account limited to ``LIMIT`` unfinished jobs (the simulator answers Baidu 15 beyond it) on
+the connection that declares it (``aigc_baidu_capacity``, ``max_running_jobs`` 2, Baidu's documented
+default), then without a limit on the connection that declares none (``aigc_baidu_default``,
+``max_running_jobs`` 0): the baseline. Per phase, with the workers idle before and after:
 
 - **archived**: complete manifests in S3 per prompt, and purchases per prompt (tests/deploy/checks.py);
 - **failed task instances**: every task instance not ``success`` (retries are 0);
@@ -19,6 +20,7 @@ limit (the baseline). Per phase, with the workers idle before and after:
   ``start_date`` across its deferrals, so those would count the waits in the triggerer;
 - **triggerer CPU**: user + system CPU of both triggerers' process trees (``/proc`` via psutil).
 
+``AIGC_BENCH_BATCH_JOB_SECONDS`` sets another job length (results in ``batches-<T>s-jobs.json``);
 ``AIGC_BENCH_BATCH_PROMPTS`` overrides the batch size: the full run takes about 50 minutes on the
 shared 2-core machine, as each triggerer admits at most one waiting task per 10 s (docs/performance.md,
 "Batches at capacity").
@@ -59,10 +61,11 @@ SLOT_TARGET = 1.1
 CONCURRENCY_REFUSAL = "15"  # Baidu's 并发超限
 DAG_FILE = '''"""airflow DAGs of benchmark 8 (benchmarks/batches.py, benchmarks/batch_dag.py)."""
 
-from benchmarks.batch_dag import MODES, build
+from benchmarks.batch_dag import MODES, build, dag_id
 
 for mode in MODES:
-    globals()["dag_" + mode] = build(mode, jobs={jobs!r}, poll_interval={poll!r})
+    for limited in (True, False):
+        globals()[dag_id(mode, limited)] = build(mode, limited, jobs={jobs!r}, poll_interval={poll!r})
 '''
 
 
@@ -71,15 +74,15 @@ def ideal_makespan(prompts: int, limit: int, job_seconds: float, poll_interval: 
     return math.ceil(prompts / limit) * (job_seconds + poll_interval)
 
 
-def account(deploy: Deployment, limit: int) -> None:
-    """Jobs of ``JOB_SECONDS``; at most ``limit`` unfinished per account (0: no limit)."""
+def account(deploy: Deployment, limit: int, job_seconds: float) -> None:
+    """Jobs of ``job_seconds``; at most ``limit`` unfinished per account (0: no limit)."""
     from tests.deploy.checks import sim_call
 
     speed = float(sim_call(deploy, "/_sim/config")["speed"])
     sim_call(
         deploy,
         "/_sim/config",
-        {"latency": {"txt2imgv2": JOB_SECONDS * speed}, "concurrency": {"baidu": limit}},
+        {"latency": {"txt2imgv2": job_seconds * speed}, "concurrency": {"baidu": limit}},
     )
 
 
@@ -90,12 +93,12 @@ def refusals(deploy: Deployment) -> int:
     return int(rejections.get(CONCURRENCY_REFUSAL, 0))
 
 
-def phase(deploy: Deployment, mode: str, limit: int, prompts: int) -> dict[str, Any]:
+def phase(deploy: Deployment, mode: str, limit: int, prompts: int, job_seconds: float) -> dict[str, Any]:
     """Run the batch once in ``mode`` with the account limited to ``limit`` jobs; the raw figures."""
     from tests.deploy.airflow_api import trigger_run, wait_for_run
 
-    dag, tag = dag_id(mode), f"{mode}-{'limit' if limit else 'free'}"
-    account(deploy, limit)
+    dag, tag = dag_id(mode, bool(limit)), f"{mode}-{'limit' if limit else 'free'}"
+    account(deploy, limit, job_seconds)
     wait_idle(deploy)
     before, refused = snapshot(deploy), refusals(deploy)
     with Sampler(tuple(deploy[name].pid for name in WORKER_NAMES)) as sampler:
@@ -114,6 +117,7 @@ def phase(deploy: Deployment, mode: str, limit: int, prompts: int) -> dict[str, 
         "mode": mode,
         "limit": limit,
         "prompts": prompts,
+        "job_seconds": job_seconds,
         "state": state,
         "makespan_s": float(makespan),
         "seconds": after.at - before.at,
@@ -132,14 +136,14 @@ def rows_for(phases: dict[str, dict[str, Any]]) -> list[Row]:
     rows: list[Row] = []
     for mode in MODES:
         limited, free = phases[f"{mode}-limit"], phases[f"{mode}-free"]
-        prompts = limited["prompts"]
+        prompts, job_seconds = limited["prompts"], limited["job_seconds"]
         case = (
-            f"{prompts} Baidu prompts, {mode.replace('_', '-')}, {JOB_SECONDS:g} s jobs, "
+            f"{prompts} Baidu prompts, {mode.replace('_', '-')}, {job_seconds:g} s jobs, "
             f"{LIMIT} at a time, Celery 2x4 slots, 2 triggerers"
         )
         archived = limited["manifests"] / max(limited["jobs_bought"], 1)
         once = limited["prompts_bought"] == prompts and limited["max_purchases_per_prompt"] == 1
-        ideal = ideal_makespan(prompts, LIMIT, JOB_SECONDS, POLL_INTERVAL)
+        ideal = ideal_makespan(prompts, LIMIT, job_seconds, POLL_INTERVAL)
         refused = limited["refused_submits"] / prompts
         slots, free_slots = limited["worker_slot_s"] / prompts, free["worker_slot_s"] / prompts
         cpu = limited["triggerer_cpu_s"]
@@ -153,7 +157,7 @@ def rows_for(phases: dict[str, dict[str, Any]]) -> list[Row]:
                 met=not limited["failed_tasks"], note=f"of {limited['task_instances']}, retries 0"),
             Row(NAME, case, "makespan", limited["makespan_s"], "s", "vendor-bound ideal", ideal,
                 f"<= {MAKESPAN_TARGET}x", at_most(ratio(limited["makespan_s"], ideal), MAKESPAN_TARGET),
-                note=f"ideal ceil({prompts}/{LIMIT}) x ({JOB_SECONDS:g} s + {POLL_INTERVAL:g} s poll); "
+                note=f"ideal ceil({prompts}/{LIMIT}) x ({job_seconds:g} s + {POLL_INTERVAL:g} s poll); "
                 f"without a limit {free['makespan_s']:.0f} s"),
             Row(NAME, case, "refused submits per job", refused, "", target=f"<= {REFUSAL_TARGET}",
                 met=at_most(refused, REFUSAL_TARGET),
@@ -173,11 +177,13 @@ def run(settings: Settings) -> BenchResult:
     from tests.deploy.deployment import deployment
 
     prompts = int(os.environ.get("AIGC_BENCH_BATCH_PROMPTS") or settings.pick(PROMPTS, QUICK_PROMPTS))
-    result = BenchResult(NAME)
+    job_seconds = float(os.environ.get("AIGC_BENCH_BATCH_JOB_SECONDS") or JOB_SECONDS)
+    # Another job length is another case: its results file sits beside the default one.
+    result = BenchResult(NAME if job_seconds == JOB_SECONDS else f"{NAME}-{job_seconds:g}s-jobs")
     result.details = {
         "prompts": prompts,
         "limit": LIMIT,
-        "job_seconds": JOB_SECONDS,
+        "job_seconds": job_seconds,
         "poll_interval_s": POLL_INTERVAL,
         "phases": {},
     }
@@ -189,7 +195,7 @@ def run(settings: Settings) -> BenchResult:
     with deployment(SCRATCH / "batches", dags_folder=dags) as deploy:
         for mode in MODES:
             for limit in (LIMIT, 0):
-                figures = phase(deploy, mode, limit, prompts)
+                figures = phase(deploy, mode, limit, prompts, job_seconds)
                 print(f"[batches] {mode} limit={limit}: {figures['makespan_s']:.0f} s", flush=True)
                 result.details["phases"][f"{mode}-{'limit' if limit else 'free'}"] = figures
     result.rows += rows_for(result.details["phases"])

@@ -151,23 +151,45 @@ class AigcSubmitOperator(BaseOperator):
         self._capacity_wait = (since, refusals)
         return self.execute(context)
 
-    def _wait_for_capacity(self, context: Context, refusal: AigcConcurrencyLimitError) -> NoReturn:
+    def _queues_first(self, ti: object) -> bool:
+        """Admission first: a mapped task beyond the account's known limit queues for capacity
+        before its first submit, instead of meeting a refusal (the first ``limit`` submit at once)."""
+        map_index = getattr(ti, "map_index", -1)
+        if not isinstance(map_index, int) or map_index < 0:
+            return False
+        limit = self.hook.max_running_jobs()
+        return limit is not None and map_index >= limit
+
+    def _wait_for_capacity(self, context: Context, refusal: AigcConcurrencyLimitError | None) -> NoReturn:
+        """Defer to ``AigcCapacityTrigger`` after ``refusal``, or (None) before the first submit."""
         now = self._capacity_clock()
         since, refusals = self._capacity_wait or (now, 0)
-        refusals += 1
+        if refusal is not None:
+            refusals += 1
         limit = self.hook.max_running_jobs()
         end_time = since + self.capacity_timeout
         map_index = getattr(context.get("ti"), "map_index", -1)
-        self.log.info(
-            "%s refused the submit for concurrency (%s); nothing was bought. Waiting for capacity on %s"
-            " (max_running_jobs=%s) in the triggerer for up to %.0f s more; refusals so far: %d",
-            self.vendor,
-            refusal.message,
-            self.conn_id,
-            "unknown" if limit is None else limit,
-            max(end_time - now, 0.0),
-            refusals,
-        )
+        if refusal is None:
+            self.log.info(
+                "Queueing for capacity on %s (max_running_jobs=%s) before submitting: this mapped task"
+                " comes after the first %s of its batch. Nothing was sent; waiting in the triggerer for"
+                " up to %.0f s",
+                self.conn_id,
+                limit,
+                limit,
+                self.capacity_timeout,
+            )
+        else:
+            self.log.info(
+                "%s refused the submit for concurrency (%s); nothing was bought. Waiting for capacity on"
+                " %s (max_running_jobs=%s) in the triggerer for up to %.0f s more; refusals so far: %d",
+                self.vendor,
+                refusal.message,
+                self.conn_id,
+                "unknown" if limit is None else limit,
+                max(end_time - now, 0.0),
+                refusals,
+            )
         self.defer(
             trigger=AigcCapacityTrigger(
                 conn_id=self.conn_id,
@@ -206,6 +228,8 @@ class AigcSubmitOperator(BaseOperator):
         reusable = self._earlier_job(store, fingerprint, request, ti)
         if reusable is not None:
             return reusable
+        if self._capacity_wait is None and self._queues_first(ti):
+            self._wait_for_capacity(context, None)
         self._before_buying(store)
         self._record_intent(store, fingerprint, request, ti)
         job = self._submit(store, request)

@@ -1,4 +1,5 @@
-"""``AigcCapacityTrigger``: a task whose submit was refused for concurrency waits here for a slot.
+"""``AigcCapacityTrigger``: a task whose submit was refused for concurrency, or that queues before
+its first submit (admission first), waits here for a slot.
 
 The trigger never calls the vendor: it queues in its connection's room
 (``triggers.capacity_room``) and fires one event when the task may submit again, or when the
@@ -72,8 +73,10 @@ class AigcCapacityTrigger(BaseTrigger):
     :param app: The vendor API of the submit.
     :param end_time: The task's deadline for waiting (epoch seconds): then a timeout event.
     :param waiting_since: When the task was first refused (epoch seconds): its place in the queue.
-    :param refused_at: When the last refusal came (epoch seconds).
-    :param refusals: How many submits of this task the vendor refused for concurrency so far.
+    :param refused_at: When the last refusal came (epoch seconds); with no refusal yet, when the
+        task queued.
+    :param refusals: How many submits of this task the vendor refused for concurrency so far; 0
+        when the task queued before its first submit (admission first).
     :param map_index: The task's map index (-1 when not mapped): breaks ties in the queue.
     :param max_running_jobs: The account's concurrency (None: unknown).
     :param clock: Epoch seconds (injectable for tests; not serialized).
@@ -105,8 +108,8 @@ class AigcCapacityTrigger(BaseTrigger):
         ):
             if not _is_number(value):
                 raise ValueError(f"AigcCapacityTrigger needs {name} as epoch seconds, got {value!r}")
-        if isinstance(refusals, bool) or not isinstance(refusals, int) or refusals < 1:
-            raise ValueError(f"AigcCapacityTrigger needs refusals >= 1, got {refusals!r}")
+        if isinstance(refusals, bool) or not isinstance(refusals, int) or refusals < 0:
+            raise ValueError(f"AigcCapacityTrigger needs refusals >= 0, got {refusals!r}")
         if max_running_jobs is not None and (
             isinstance(max_running_jobs, bool)
             or not isinstance(max_running_jobs, int)
@@ -145,9 +148,9 @@ class AigcCapacityTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         room = room_for(self.conn_id)
         limit = self.max_running_jobs
-        ticket = room.join(
-            self.waiting_since, self.map_index, self.refused_at + backoff(self.base, self.refusals)
-        )
+        refused = self.refusals > 0
+        pause = backoff(self.base, self.refusals) if refused else 0.0
+        ticket = room.join(self.waiting_since, self.map_index, self.refused_at + pause, refused=refused)
         logged: tuple[int, int] | None = None
         logged_at = -math.inf
         try:
@@ -178,7 +181,7 @@ class AigcCapacityTrigger(BaseTrigger):
                         self.end_time - self.waiting_since,
                     )
                     logged, logged_at = place, now
-                wake = room.next_check(ticket, limit)
+                wake = room.next_check(ticket, now, limit)
                 until = min(self.end_time, now + MAX_PAUSE_SECONDS, math.inf if wake is None else wake)
                 await self._pause(room.changed(), max(until - now, 0.0))
         finally:

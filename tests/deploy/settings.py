@@ -25,7 +25,25 @@ SCHEDULER_HEALTH_CHECK_THRESHOLD = 15.0
 TASK_HEARTBEAT_TIMEOUT = 20
 WORKER_CONCURRENCY = 4
 ARCHIVE_BUCKET = "aigc-deploy"
+# The simulated account at Baidu's documented limit, for the capacity scenario and the batch benchmark.
+CAPACITY_CONN_ID = "aigc_baidu_capacity"
+CAPACITY_LIMIT = 2
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def deploy_connections(simulator_url: str) -> dict[str, str]:
+    """The simulator's connections, each declaring the deployed account as it is: no concurrency
+    limit (``max_running_jobs`` 0; the load submits 72 jobs at once), plus ``CAPACITY_CONN_ID``, the
+    same Baidu account declared at ``CAPACITY_LIMIT`` jobs, which the scenarios that set the
+    simulator's Baidu limit use."""
+    env = connection_env(simulator_url)
+    for name, value in list(env.items()):
+        fields = json.loads(value)
+        env[name] = json.dumps({**fields, "extra": {**fields.get("extra", {}), "max_running_jobs": 0}})
+    baidu = json.loads(env["AIRFLOW_CONN_AIGC_BAIDU_DEFAULT"])
+    baidu["extra"]["max_running_jobs"] = CAPACITY_LIMIT
+    env[f"AIRFLOW_CONN_{CAPACITY_CONN_ID.upper()}"] = json.dumps(baidu)
+    return env
 
 
 def aws_connection(endpoint_url: str) -> str:
@@ -97,7 +115,7 @@ def airflow_env(
     env = {
         **inherited,
         **{f"AIRFLOW__{key}": str(value) for key, value in settings.items()},
-        **connection_env(simulator_url),
+        **deploy_connections(simulator_url),
         "AIRFLOW_CONN_AWS_DEFAULT": aws_connection(s3_url),
         "AIRFLOW_HOME": str(home),
         "PYTHONPATH": str(REPO_ROOT),

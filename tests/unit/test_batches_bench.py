@@ -19,6 +19,7 @@ def test_the_ideal_makespan_is_one_lane_per_allowed_job_each_seen_one_poll_late(
 def figures(**changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "prompts": 20,
+        "job_seconds": 3.0,
         "makespan_s": 90.0,
         "seconds": 100.0,
         "refused_submits": 2,
@@ -78,12 +79,15 @@ def test_a_missing_archive_or_a_second_purchase_misses_the_archive_target() -> N
     assert by_metric(phases(prompts_bought=19, jobs_bought=19, manifests=19))["jobs archived"].met is False
 
 
-def test_both_modes_map_the_prompts_on_the_baidu_connection_without_retries() -> None:
+def test_both_modes_map_the_prompts_on_the_connection_of_their_phase_without_retries() -> None:
     from benchmarks.batch_dag import build
 
-    one_task, chain = (build(mode, jobs=3, poll_interval=5.0) for mode in MODES)
+    for limited, conn_id in ((True, "aigc_baidu_capacity"), (False, "aigc_baidu_default")):
+        one_task, chain = (build(mode, limited, jobs=3, poll_interval=5.0) for mode in MODES)
 
-    assert [task.task_id for task in one_task.tasks] == ["generate"]
-    assert [task.task_id for task in chain.tasks] == ["submit", "wait", "archive"]
-    for task in [*one_task.tasks, *chain.tasks]:
-        assert task.retries == 0
+        assert [task.task_id for task in one_task.tasks] == ["generate"]
+        assert [task.task_id for task in chain.tasks] == ["prompt.submit", "prompt.wait", "prompt.archive"]
+        assert one_task.tasks[0].partial_kwargs["conn_id"] == conn_id
+        assert chain.get_task("prompt.submit").conn_id == conn_id
+        for task in [*one_task.tasks, *chain.tasks]:
+            assert task.retries == 0

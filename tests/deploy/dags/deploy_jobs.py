@@ -5,8 +5,8 @@ suite can count each prompt's purchases in the simulator's ``/_sim/stats``. ``de
 jobs per app over five chains (a CogVideoX batch among them) and a one-task DashScope Wan image
 batch, 72 in all. ``deploy_waits``: 4 per app of the first four chains. ``deploy_one``: a single
 CogView job, for the worker faults. ``deploy_capacity_{chain,one_task}_r{0,2}``: Baidu batches on
-an account that runs 2 jobs at a time, in both modes and with retries 0 and 2 (the capacity
-scenario).
+an account that runs 2 jobs at a time (``CAPACITY_CONN_ID`` declares it), in both modes and with
+retries 0 and 2 (the capacity scenario).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from airflow_provider_aigc.operators.submit import (
     NewsGenerateSubmitOperator,
 )
 from airflow_provider_aigc.sensors.job import AigcJobSensor
+from tests.deploy.settings import CAPACITY_CONN_ID
 
 BUCKET = os.environ.get("AIGC_DEPLOY_BUCKET", "aigc-deploy")
 DEFAULT_ARGS: dict[str, Any] = {"retries": 2, "retry_delay": timedelta(seconds=2)}
@@ -95,10 +96,15 @@ def build_capacity(dag_id: str, one_task: bool, retries: int) -> DAG:
         batch = prompts("ernie", CAPACITY_BATCH)
         if one_task:
             ErnieVilgToS3Operator.partial(
-                task_id="generate_ernie", s3_bucket=BUCKET, s3_key_prefix=PREFIX, poll_interval=POLL_INTERVAL
+                task_id="generate_ernie",
+                conn_id=CAPACITY_CONN_ID,
+                s3_bucket=BUCKET,
+                s3_key_prefix=PREFIX,
+                poll_interval=POLL_INTERVAL,
             ).expand(prompt=batch)
         else:
-            _chain("ernie", ErnieVilgSubmitOperator.partial(task_id="submit_ernie").expand(prompt=batch))
+            submit = ErnieVilgSubmitOperator.partial(task_id="submit_ernie", conn_id=CAPACITY_CONN_ID)
+            _chain("ernie", submit.expand(prompt=batch))
     return dag
 
 

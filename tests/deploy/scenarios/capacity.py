@@ -20,13 +20,13 @@ from tests.deploy.airflow_api import run_state, task_instances, trigger_run, wai
 from tests.deploy.checks import sim_call
 from tests.deploy.deployment import WORKERS
 from tests.deploy.scenarios.common import CAPACITY_DAGS, JOBS, RUN_TIMEOUT, outcome, start
+from tests.deploy.settings import CAPACITY_LIMIT
 
 if TYPE_CHECKING:
     from tests.deploy.deployment import Deployment
     from tests.deploy.report import Result
 
 JOB_SECONDS = 6.0
-ACCOUNT_JOBS = 2  # Baidu's documented concurrency after payment
 MIN_WAITING = 4  # capacity waits deferred when a component is killed
 PHASE_TIMEOUT = 240.0
 CAPACITY_TRIGGER = "airflow_provider_aigc.triggers.capacity.AigcCapacityTrigger"
@@ -112,7 +112,7 @@ def _restart_busiest_triggerer(deploy: Deployment, result: Result) -> str:
 def run(deploy: Deployment, result: Result) -> None:
     started = time.monotonic()
     refused_before = refused(deploy)
-    sim_call(deploy, "/_sim/config", {"concurrency": {"baidu": ACCOUNT_JOBS}})
+    sim_call(deploy, "/_sim/config", {"concurrency": {"baidu": CAPACITY_LIMIT}})
     try:
         first, *others = RUNS.items()
         start(deploy, first[0], first[1], latency=JOB_SECONDS)

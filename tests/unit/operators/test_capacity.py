@@ -16,7 +16,7 @@ from airflow.sdk.bases.operator import ExecutorSafeguard
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 
 from airflow_provider_aigc.exceptions import AigcCapacityTimeoutError, AigcConcurrencyLimitError
-from airflow_provider_aigc.models import JobRef
+from airflow_provider_aigc.models import JobRef, JobState, JobStatus
 from airflow_provider_aigc.operators.submit import JOB_STATE_KEY, ErnieVilgSubmitOperator
 from airflow_provider_aigc.triggers.capacity import AigcCapacityTrigger
 from tests.unit.operators.fakes import FakeTaskInstance, FakeTaskStateStore, context_with
@@ -41,6 +41,9 @@ class RefusingBaidu:
     def max_running_jobs(self) -> int:
         return 2
 
+    def get_status(self, job_id: str, app: str) -> JobStatus:
+        return JobStatus("baidu", app, job_id, JobState.RUNNING)
+
     def submit_request(self, app: str, request: dict[str, Any]) -> JobRef:
         self.sent += 1
         self.intent_at_send.append(JOB_STATE_KEY in self.store.values)
@@ -57,6 +60,7 @@ class Task:
     vendor: RefusingBaidu
     store: FakeTaskStateStore
     clock: itertools.count[float] = field(default_factory=lambda: itertools.count(NOW, 10.0))
+    map_index: int = 1  # among the first max_running_jobs (2) of the batch: submits at once
 
     def operator(self) -> ErnieVilgSubmitOperator:
         with DAG("d", schedule=None):
@@ -66,7 +70,7 @@ class Task:
         return op
 
     def context(self) -> Any:
-        return context_with(self.store, FakeTaskInstance(map_index=3))
+        return context_with(self.store, FakeTaskInstance(map_index=self.map_index))
 
     def start(self) -> TaskDeferred:
         with pytest.raises(TaskDeferred) as deferred:
@@ -84,9 +88,9 @@ def as_in_the_task_runner(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ExecutorSafeguard, "test_mode", True)
 
 
-def make_task(refusals: int) -> Task:
+def make_task(refusals: int, map_index: int = 1) -> Task:
     store = FakeTaskStateStore()
-    return Task(RefusingBaidu(refusals, store), store)
+    return Task(RefusingBaidu(refusals, store), store, map_index=map_index)
 
 
 def capacity(**values: Any) -> dict[str, Any]:
@@ -107,7 +111,7 @@ def test_a_concurrency_refusal_defers_to_the_capacity_trigger_and_withdraws_the_
         "waiting_since": NOW,
         "refused_at": NOW,
         "refusals": 1,
-        "map_index": 3,
+        "map_index": 1,
         "max_running_jobs": 2,
     }
     assert deferral.timeout is None  # the deadline is the trigger's end_time
@@ -139,6 +143,52 @@ def test_refused_again_it_keeps_its_place_and_deadline_and_counts_the_refusal() 
     assert again.value.kwargs == {"waiting_since": NOW, "refusals": 2}
     assert task.resume(again.value, capacity())["job_id"] == "job3"
     assert task.vendor.bought == ["job3"]
+
+
+def test_a_task_beyond_the_limit_queues_before_its_first_submit_and_then_submits_once() -> None:
+    task = make_task(refusals=0, map_index=2)
+
+    deferral = task.start()
+
+    assert isinstance(deferral.trigger, AigcCapacityTrigger)
+    kwargs = deferral.trigger.serialize()[1]
+    assert (kwargs["refusals"], kwargs["waiting_since"], kwargs["map_index"]) == (0, NOW, 2)
+    assert task.vendor.sent == 0  # nothing sent, nothing bought
+    assert JOB_STATE_KEY not in task.store.values  # and no intent recorded
+    assert task.resume(deferral, capacity())["job_id"] == "job1"
+    assert task.vendor.intent_at_send == [True]  # the admitted submit records its intent first
+
+
+def test_a_task_admitted_without_a_refusal_that_is_refused_waits_again() -> None:
+    task = make_task(refusals=1, map_index=5)
+
+    first = task.start()
+    with pytest.raises(TaskDeferred) as again:
+        task.resume(first, capacity())
+
+    kwargs = again.value.trigger.serialize()[1]
+    assert (kwargs["waiting_since"], kwargs["refusals"]) == (NOW, 1)  # keeps its place
+    assert JOB_STATE_KEY not in task.store.values
+    assert task.resume(again.value, capacity())["job_id"] == "job2"
+    assert task.vendor.bought == ["job2"]
+
+
+@pytest.mark.parametrize(("map_index", "limit"), [(-1, 2), (0, 2), (1, 2), (7, None)])
+def test_unmapped_tasks_the_first_of_a_batch_and_unknown_limits_submit_at_once(
+    map_index: int, limit: int | None
+) -> None:
+    task = make_task(refusals=0, map_index=map_index)
+    task.vendor.max_running_jobs = lambda: limit  # type: ignore[method-assign]
+
+    assert task.operator().execute(task.context())["job_id"] == "job1"
+
+
+def test_a_later_try_reuses_its_job_without_queueing() -> None:
+    task = make_task(refusals=0, map_index=4)
+    task.resume(task.start(), capacity())
+
+    assert task.operator().execute(task.context())["job_id"] == "job1"  # a retry: no new wait
+    assert task.vendor.sent == 1
 
 
 def test_the_deadline_fails_with_how_long_it_waited_and_how_many_were_ahead() -> None:

@@ -12,9 +12,11 @@ from airflow.triggers.base import TriggerEvent
 from airflow_provider_aigc.triggers import capacity_room
 from airflow_provider_aigc.triggers.capacity import AigcCapacityTrigger, CapacityEvent
 from airflow_provider_aigc.triggers.capacity_room import (
+    HANDOFF_SECONDS,
     MAX_PROBE_INTERVAL,
     MIN_GRACE_SECONDS,
     ORDER_WINDOW_SECONDS,
+    RESERVATION_SECONDS,
     CapacityRoom,
     backoff,
     room_for,
@@ -82,7 +84,7 @@ def test_the_head_never_tries_while_watched_jobs_fill_the_account() -> None:
     room.job_started("a")
     room.job_started("b")
     assert not room.may_try(head, 10_000.0, limit=2)
-    assert room.next_check(head, limit=2) is None  # only a job's end can help
+    assert room.next_check(head, 10_000.0, limit=2) is None  # only a job's end can help
     assert room.may_try(head, 10_000.0, limit=3)
     assert room.may_try(head, 10_000.0, limit=None)
 
@@ -97,15 +99,77 @@ def test_a_job_ending_lets_the_head_try_before_its_backoff() -> None:
     assert room.may_try(head, 10.0, limit=2)
 
 
-def test_an_admitted_task_gets_its_grace_before_the_next_head_tries() -> None:
+def test_an_admitted_task_counts_as_in_flight_until_its_job_trigger_starts() -> None:
+    room = CapacityRoom()
+    first, second, third = (
+        room.join(since=0.0, map_index=i, not_before=0.0, refused=False) for i in range(3)
+    )
+    room.admit(first, now=100.0, grace=10.0)
+    assert room.waiters == [second, third]
+    assert room.may_try(second, 100.0, limit=2)  # no fixed grace: the account has a free slot
+    room.admit(second, now=100.0, grace=10.0)
+    assert not room.may_try(third, 100.0, limit=2)  # two reservations fill the account
+    room.job_started("job-of-first")  # takes a reservation's place: still full
+    assert not room.may_try(third, 101.0, limit=2)
+    room.job_ended("job-of-first")  # a slot freed: the head tries at once
+    assert room.may_try(third, 102.0, limit=2)
+
+
+def test_a_reservation_lapses_when_no_job_trigger_starts_here() -> None:
+    room = CapacityRoom()
+    first, second = (room.join(since=0.0, map_index=i, not_before=0.0, refused=False) for i in range(2))
+    room.admit(first, now=100.0, grace=10.0)
+    assert not room.may_try(second, 100.0, limit=1)
+    assert room.next_check(second, 100.0, limit=1) == 100.0 + RESERVATION_SECONDS
+    assert room.may_try(second, 100.0 + RESERVATION_SECONDS, limit=1)
+
+
+def test_once_jobs_were_seen_end_a_reservation_lasts_as_long_as_they_took() -> None:
+    """A task admitted here whose job runs under another triggerer frees its slot, unseen, after
+    about as long as the jobs watched here take: not a fixed 30 s, which idles short jobs' slots."""
+    room = CapacityRoom()
+    for job, (start, end) in {"a": (0.0, 4.0), "b": (1.0, 7.0), "c": (2.0, 7.0)}.items():
+        room.job_started(job, now=start)
+        room.job_ended(job, now=end)
+    first, second = (room.join(since=0.0, map_index=i, not_before=0.0, refused=False) for i in range(2))
+    room.admit(first, now=100.0, grace=10.0)
+
+    assert room.reservation_seconds() == HANDOFF_SECONDS + 5.0  # the median of 4, 6 and 5 s
+    assert room.next_check(second, 100.0, limit=1) == 100.0 + HANDOFF_SECONDS + 5.0
+
+
+def test_a_refused_task_gives_its_reservation_up_and_holds_the_room_back_for_its_backoff() -> None:
+    room = CapacityRoom()
+    first, second = (room.join(since=0.0, map_index=i, not_before=0.0, refused=False) for i in range(2))
+    room.admit(first, now=100.0, grace=10.0)
+    room.admit(second, now=100.0, grace=10.0)
+    # The first is refused (jobs watched by another triggerer fill the account) and queues again.
+    again = room.join(since=0.0, map_index=0, not_before=105.0)
+    assert list(room.reserved) == [(0.0, 1)]
+    assert not room.may_try(again, 104.0, limit=2)  # no blind try before its backoff
+    assert room.next_check(again, 104.0, limit=2) == 105.0
+    assert room.may_try(again, 105.0, limit=2)
+
+
+def test_a_fresh_waiter_waits_out_the_backoff_of_a_refusal_seen_in_the_room() -> None:
+    room = CapacityRoom()
+    refused = room.join(since=0.0, map_index=0, not_before=150.0)
+    fresh = room.join(since=1.0, map_index=1, not_before=100.0, refused=False)
+    room.leave(refused)  # e.g. its deadline passed
+    assert not room.may_try(fresh, 120.0, limit=2)
+    room.job_started("a")
+    room.job_ended("a")  # a watched job's end overrides the backoff
+    assert room.may_try(fresh, 120.0, limit=2)
+
+
+def test_with_the_limit_unknown_the_next_head_waits_the_grace() -> None:
     room = CapacityRoom()
     first = room.join(since=0.0, map_index=0, not_before=0.0)
     second = room.join(since=0.0, map_index=1, not_before=0.0)
     room.admit(first, now=100.0, grace=10.0)
-    assert room.waiters == [second]
-    assert not room.may_try(second, 109.0, limit=2)
-    assert room.next_check(second, limit=2) == 110.0
-    assert room.may_try(second, 110.0, limit=2)
+    assert not room.may_try(second, 109.0, limit=None)
+    assert room.next_check(second, 109.0, limit=None) == 110.0
+    assert room.may_try(second, 110.0, limit=None)
 
 
 def test_backoff_doubles_from_the_poll_interval_up_to_its_ceiling() -> None:
@@ -137,7 +201,7 @@ def test_serializes_to_json_primitives_and_back() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"refusals": 0}, {"max_running_jobs": 0}, {"end_time": "soon"}, {"conn_id": " "}],
+    [{"refusals": -1}, {"max_running_jobs": 0}, {"end_time": "soon"}, {"conn_id": " "}],
 )
 def test_rejects_bad_arguments(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"AigcCapacityTrigger needs|max_running_jobs must"):
@@ -215,13 +279,50 @@ class VirtualTime:
         await everything
 
 
-async def test_waiters_are_admitted_in_order_one_grace_apart() -> None:
+async def test_refused_waiters_are_admitted_in_order_as_the_account_has_room() -> None:
     clock = VirtualTime()
     fired: list[tuple[int, float]] = []
 
     async def wait(map_index: int) -> None:
         kwargs = make_trigger(FakeClock(now=clock.now), map_index=map_index).serialize()[1]
         await first_event(AigcCapacityTrigger(**kwargs, clock=clock, sleep=clock.sleep))
+        fired.append((map_index, clock.now))
+
+    start = clock.now
+    await clock.run(*(wait(index) for index in (3, 1, 2)))
+    assert [index for index, _ in fired] == [1, 2, 3]
+    # After the refusals' backoff two may try; the third when a reservation lapses (no job here).
+    assert [at - start for _, at in fired] == [BASE, BASE, BASE + RESERVATION_SECONDS]
+
+
+async def test_waiters_that_queued_before_submitting_are_admitted_at_once_up_to_the_limit() -> None:
+    clock = VirtualTime()
+    fired: list[tuple[int, float]] = []
+
+    async def wait(map_index: int) -> None:
+        kwargs = make_trigger(FakeClock(now=clock.now), map_index=map_index, refusals=0).serialize()[1]
+        await first_event(AigcCapacityTrigger(**kwargs, clock=clock, sleep=clock.sleep))
+        fired.append((map_index, clock.now))
+
+    async def jobs_start_and_end() -> None:
+        await clock.sleep(1.0)
+        room_for(CONN).job_started("job-2")
+        room_for(CONN).job_started("job-3")
+        await clock.sleep(8.0)
+        room_for(CONN).job_ended("job-2")
+
+    start = clock.now
+    await clock.run(*(wait(index) for index in (2, 3, 4)), jobs_start_and_end())
+    assert fired == [(2, start), (3, start), (4, start + 9.0)]
+
+
+async def test_waiters_of_an_unknown_limit_are_admitted_one_grace_apart() -> None:
+    clock = VirtualTime()
+    fired: list[tuple[int, float]] = []
+
+    async def wait(map_index: int) -> None:
+        kwargs = make_trigger(FakeClock(now=clock.now), map_index=map_index, max_running_jobs=None)
+        await first_event(AigcCapacityTrigger(**kwargs.serialize()[1], clock=clock, sleep=clock.sleep))
         fired.append((map_index, clock.now))
 
     start = clock.now
