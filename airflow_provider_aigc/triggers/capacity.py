@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from airflow.sdk.exceptions import AirflowException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_aigc.triggers.capacity_room import MIN_GRACE_SECONDS, backoff, room_for
+from airflow_provider_aigc.triggers.capacity_room import MIN_GRACE_SECONDS, backoff, prompt_of, room_for
 from airflow_provider_aigc.triggers.polling import default_poll_interval
 
 if TYPE_CHECKING:
@@ -150,7 +150,14 @@ class AigcCapacityTrigger(BaseTrigger):
         limit = self.max_running_jobs
         refused = self.refusals > 0
         pause = backoff(self.base, self.refusals) if refused else 0.0
-        ticket = room.join(self.waiting_since, self.map_index, self.refused_at + pause, refused=refused)
+        ticket = room.join(
+            self.waiting_since,
+            self.map_index,
+            self.refused_at + pause,
+            refused=refused,
+            now=self._clock(),
+            prompt=prompt_of(self.task_instance),
+        )
         logged: tuple[int, int] | None = None
         logged_at = -math.inf
         try:

@@ -12,10 +12,21 @@ with refusals (one per waiter per tick), so the waiters of one connection queue 
   ``AigcJobTrigger`` watches on the same connection in this process (each is surely running at
   the vendor, so the count is a lower bound of the account's jobs), plus the *reservations* of
   admitted tasks whose job trigger has not started yet (a resume, a submit and, in the chain, the
-  sensor's start lie between); a job trigger starting takes a reservation's place, a refused task
-  coming back gives its reservation up, and a reservation lapses after ``HANDOFF_SECONDS`` plus the
-  median duration of the jobs watched here (``RESERVATION_SECONDS`` before one has ended): its
-  job may be watched by another triggerer, and then ends unseen here after about as long;
+  sensor's start lie between); a job trigger starting takes its prompt's reservation (the same DAG
+  run and map index: a one-task operator's, or its chain's submit; none when the prompt was
+  admitted by another triggerer, so no other task's reservation is lost with it), a refused task
+  coming back gives its reservation up, and a reservation lapses after the median time from
+  admission to a watched job's end (``RESERVATION_SECONDS`` before one has ended): its job may be
+  watched by another triggerer, and then ends unseen here after about as long. The time is counted
+  from the admission, not from the job trigger's start, because in the chain the sensor (and so
+  the trigger) starts well after the submit, while the vendor's job, and the account's slot, run
+  from the submit on;
+- a refusal teaches the room its *share* of the account: the jobs and reservations it held then
+  (other triggerers or installations hold the rest). For ``SHARE_JOBS`` reservation
+  lengths the room keeps to that share, so two triggerers splitting a batch each run about half of
+  the account instead of each probing for all of it; then it tries the full limit again. A refusal
+  before the room has seen a job end (a batch's first submits go out before their triggers start)
+  or with nothing in flight here teaches nothing;
 - it tries at once when one of those jobs ends, and otherwise once the room's backoff passes: the
   last refusal seen here plus a pause that grows with that task's refusals (jobs watched
   elsewhere, by another triggerer or another installation, end unseen). A task that queued before
@@ -40,7 +51,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Coroutine, Hashable
 
 # Refusals this close together are one burst: their tasks queue by map index.
 ORDER_WINDOW_SECONDS = 60.0
@@ -49,12 +60,18 @@ MAX_PROBE_INTERVAL = 60.0
 # With the account's limit unknown: the shortest time between two admissions.
 MIN_GRACE_SECONDS = 10.0
 # How long an admitted task counts as in flight when its job trigger does not start here, before
-# this room has seen a watched job end; afterwards, HANDOFF_SECONDS plus the median watched job.
+# this room has seen a watched job end; afterwards, the median time from admission to a job's end.
 RESERVATION_SECONDS = 30.0
-# A resume, a submit and a job trigger's start (about 1-3 s on a loaded 2-core deployment).
+# For a watched job admitted elsewhere (or before a restart): the time taken by a resume, a submit
+# and a job trigger's start (about 1-3 s on a loaded 2-core deployment), added to its watched time.
 HANDOFF_SECONDS = 5.0
-# How many recent watched jobs' durations the reservation is estimated from.
+# How many recent jobs' admission-to-end times the reservation is estimated from.
 DURATION_SAMPLES = 20
+# How long a share learned from a refusal holds, in reservation lengths (about that many jobs of
+# the room, one after another): then the room probes the full limit again. The refusal of that
+# probe may reach another triggerer's room, so a probe costs about two refusals: every 30 jobs
+# keeps them near 0.07 per job; a share learned wrongly costs at most as long at part speed.
+SHARE_JOBS = 30
 
 
 @dataclass(order=True)
@@ -66,6 +83,25 @@ class Ticket:
     since: float
     serial: int
     not_before: float = field(compare=False)
+    prompt: Hashable = field(compare=False, default=None)
+
+    @property
+    def place(self) -> Hashable:
+        """Whose reservation this ticket holds once admitted: its prompt, else its place."""
+        return (self.since, self.map_index) if self.prompt is None else self.prompt
+
+
+def prompt_of(task_instance: object) -> Hashable:
+    """The prompt a trigger's task works on: for a mapped task its DAG run and map index, which a
+    chain's submit and sensor share; an unmapped task is its own prompt (None outside a task)."""
+    if task_instance is None:
+        return None
+    dag_id, run_id, task_id, map_index = (
+        getattr(task_instance, name, None) for name in ("dag_id", "run_id", "task_id", "map_index")
+    )
+    if isinstance(map_index, int) and map_index >= 0:
+        return (dag_id, run_id, map_index)
+    return (dag_id, run_id, task_id)
 
 
 class CapacityRoom:
@@ -75,30 +111,39 @@ class CapacityRoom:
         self.running: set[str] = set()
         self.waiters: list[Ticket] = []
         # Admitted tasks (by their ticket's place) -> when their reservation lapses.
-        self.reserved: dict[tuple[float, int], float] = {}
-        self._started: dict[str, float] = {}  # watched job -> when its trigger started (epoch s)
+        self.reserved: dict[Hashable, float] = {}
+        self._admitted: dict[Hashable, float] = {}  # reserved place -> when it was admitted
+        self._since: dict[str, float] = {}  # watched job -> when its task was admitted (epoch s)
         self._durations: deque[float] = deque(maxlen=DURATION_SAMPLES)
         self._freed = False
         self._next_try_at = 0.0
         self._blocked_until = 0.0
+        self._share = 0  # jobs this room may keep in flight, learned from a refusal (0: none learned)
+        self._share_until = 0.0
         self._changed = asyncio.Event()
         self._serial = itertools.count()
 
     # -- the jobs AigcJobTrigger watches -----------------------------------------------------
 
-    def job_started(self, job_id: str, now: float | None = None) -> None:
-        """A watched job: it takes the place of the oldest reservation (whose task it likely is)."""
-        if job_id not in self.running and self.reserved:
-            del self.reserved[min(self.reserved, key=self.reserved.__getitem__)]
+    def job_started(self, job_id: str, now: float | None = None, prompt: Hashable = None) -> None:
+        """A watched job: it takes its prompt's reservation, if this room admitted it (with the
+        prompt unknown, the oldest reservation, whose task it likely is)."""
+        now = time.time() if now is None else now
+        if job_id not in self.running:
+            place = prompt
+            if prompt is None and self._admitted:
+                place = min(self._admitted, key=self._admitted.__getitem__)
+            self.reserved.pop(place, None)
+            # Admitted elsewhere, or not at all: about a handoff ago.
+            self._since.setdefault(job_id, self._admitted.pop(place, now - HANDOFF_SECONDS))
         self.running.add(job_id)
-        self._started.setdefault(job_id, time.time() if now is None else now)
         self._notify()
 
     def job_ended(self, job_id: str, now: float | None = None) -> None:
         """A watched job finished (or its trigger stopped): a slot may be free at once."""
-        started = self._started.pop(job_id, None)
-        if started is not None:
-            self._durations.append((time.time() if now is None else now) - started)
+        since = self._since.pop(job_id, None)
+        if since is not None:
+            self._durations.append((time.time() if now is None else now) - since)
         if job_id in self.running:
             self.running.discard(job_id)
             self._freed = True
@@ -106,21 +151,33 @@ class CapacityRoom:
 
     def reservation_seconds(self) -> float:
         """How long an admitted task counts as in flight unless its job trigger starts here: its
-        job may run watched by another triggerer, so as long as the jobs watched here take."""
+        job may run watched by another triggerer, so as long as admission to a job's end takes here."""
         if not self._durations:
             return RESERVATION_SECONDS
-        return HANDOFF_SECONDS + statistics.median(self._durations)
+        return statistics.median(self._durations)
 
     # -- the waiters -------------------------------------------------------------------------
 
-    def join(self, since: float, map_index: int, not_before: float, *, refused: bool = True) -> Ticket:
+    def join(
+        self,
+        since: float,
+        map_index: int,
+        not_before: float,
+        *,
+        refused: bool = True,
+        now: float | None = None,
+        prompt: Hashable = None,
+    ) -> Ticket:
         """Queue a waiter; ``refused``: it comes from a refusal, so no head tries blindly before
-        ``not_before`` (the account was full, with jobs this room may not see)."""
+        ``not_before`` (the account was full, with jobs this room may not see), and the room learns
+        its share of the account."""
         window = math.floor(since / ORDER_WINDOW_SECONDS)
-        ticket = Ticket(window, map_index, since, next(self._serial), not_before)
-        self.reserved.pop((since, map_index), None)  # a refused task gives its reservation up
+        ticket = Ticket(window, map_index, since, next(self._serial), not_before, prompt)
+        self.reserved.pop(ticket.place, None)  # a refused task gives its reservation up
+        self._admitted.pop(ticket.place, None)
         if refused:
             self._blocked_until = max(self._blocked_until, not_before)
+            self._learn_share(time.time() if now is None else now)
         self.waiters.append(ticket)
         self.waiters.sort()
         self._notify()
@@ -138,7 +195,21 @@ class CapacityRoom:
     def in_flight(self, now: float) -> int:
         """Watched jobs plus live reservations (lapsed ones are dropped)."""
         self.reserved = {place: until for place, until in self.reserved.items() if until > now}
+        self._admitted = {place: at for place, at in self._admitted.items() if place in self.reserved}
         return len(self.running) + len(self.reserved)
+
+    def _learn_share(self, now: float) -> None:
+        """After a refusal: what this room held is its share, once a job ended here (before that,
+        the batch's first submits may be in flight unseen)."""
+        held = self.in_flight(now) if self._durations else 0
+        if held:
+            self._share = held
+            self._share_until = now + SHARE_JOBS * self.reservation_seconds()
+
+    def share(self, now: float, limit: int) -> int:
+        """How many jobs this room may keep in flight: the account's limit, or less while a share
+        learned from a refusal holds."""
+        return min(limit, self._share) if now < self._share_until else limit
 
     def may_try(self, ticket: Ticket, now: float, limit: int | None) -> bool:
         """Whether ``ticket``'s task may send its submit now."""
@@ -150,9 +221,12 @@ class CapacityRoom:
             return None
         if limit is None:
             at = max(self._next_try_at, -math.inf if self._freed else ticket.not_before)
-        elif self.in_flight(now) >= limit:
-            # Full: a watched job's end (a change) or a reservation lapsing can help.
-            return min(self.reserved.values()) if len(self.running) < limit else None
+        elif self.in_flight(now) >= self.share(now, limit):
+            # Full: a watched job's end (a change), a reservation lapsing or the share's end can help.
+            wakes = [min(self.reserved.values())] if self.reserved and len(self.running) < limit else []
+            if now < self._share_until and self._share < limit:
+                wakes.append(self._share_until)
+            return min(wakes) if wakes else None
         else:
             at = -math.inf if self._freed else max(self._blocked_until, ticket.not_before)
         return -math.inf if at <= now else at
@@ -162,7 +236,8 @@ class CapacityRoom:
         whose limit is unknown, the next head waits ``grace`` seconds)."""
         self._freed = False
         self._next_try_at = now + grace
-        self.reserved[(ticket.since, ticket.map_index)] = now + self.reservation_seconds()
+        self.reserved[ticket.place] = now + self.reservation_seconds()
+        self._admitted[ticket.place] = now
         self.leave(ticket)
 
     def changed(self) -> Coroutine[Any, Any, bool]:

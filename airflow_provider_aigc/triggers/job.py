@@ -14,7 +14,7 @@ from airflow_provider_aigc.cancel import acancel_on_kill, cancel_option
 from airflow_provider_aigc.exceptions import AigcError, DeadlineReached
 from airflow_provider_aigc.hooks import hook_class_for
 from airflow_provider_aigc.models import JobState, JobStatus
-from airflow_provider_aigc.triggers.capacity_room import room_for
+from airflow_provider_aigc.triggers.capacity_room import prompt_of, room_for
 from airflow_provider_aigc.triggers.events import JobEvent
 from airflow_provider_aigc.triggers.polling import PollSchedule, default_poll_interval
 
@@ -124,7 +124,7 @@ class AigcJobTrigger(BaseTrigger):
         from airflow_provider_aigc.hooks.session import session_lease  # aiohttp: triggerer only
 
         room = room_for(self.conn_id)  # waiters for capacity on this connection count this job
-        room.job_started(self.job_id)
+        room.job_started(self.job_id, prompt=prompt_of(self.task_instance))
         try:
             async with session_lease():
                 event = await self._watch()

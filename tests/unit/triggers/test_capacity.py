@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,8 +18,10 @@ from airflow_provider_aigc.triggers.capacity_room import (
     MIN_GRACE_SECONDS,
     ORDER_WINDOW_SECONDS,
     RESERVATION_SECONDS,
+    SHARE_JOBS,
     CapacityRoom,
     backoff,
+    prompt_of,
     room_for,
 )
 from tests.unit.triggers.factories import FakeClock, captured_logs
@@ -115,6 +118,41 @@ def test_an_admitted_task_counts_as_in_flight_until_its_job_trigger_starts() -> 
     assert room.may_try(third, 102.0, limit=2)
 
 
+def test_a_job_trigger_takes_its_own_prompts_reservation_not_the_oldest() -> None:
+    """Under two triggerers a job admitted by the other one must not take this room's reservation
+    of a task still submitting: the room would count one job too few and admit into a full account."""
+    room = CapacityRoom()
+    older, newer, third = (
+        room.join(since=0.0, map_index=i, not_before=0.0, refused=False, prompt=("d", "r", i))
+        for i in range(3)
+    )
+    room.admit(older, now=100.0, grace=10.0)
+    room.admit(newer, now=101.0, grace=10.0)
+    room.job_started("job-of-newer", now=102.0, prompt=("d", "r", 1))
+    assert list(room.reserved) == [("d", "r", 0)]
+    room.job_started("admitted-elsewhere", now=103.0, prompt=("d", "r", 7))
+    assert list(room.reserved) == [("d", "r", 0)]  # still held: three in flight
+    assert room.in_flight(103.0) == 3
+    assert not room.may_try(third, 103.0, limit=3)
+
+
+def test_a_prompt_is_its_dag_run_and_map_index_so_a_chains_sensor_matches_its_submit() -> None:
+    submit = SimpleNamespace(dag_id="d", run_id="r", task_id="prompt.submit", map_index=4)
+    sensor = SimpleNamespace(dag_id="d", run_id="r", task_id="prompt.wait", map_index=4)
+    assert prompt_of(submit) == prompt_of(sensor) == ("d", "r", 4)
+    unmapped = SimpleNamespace(dag_id="d", run_id="r", task_id="generate", map_index=-1)
+    assert prompt_of(unmapped) == ("d", "r", "generate")  # two unmapped tasks are two prompts
+    assert prompt_of(None) is None
+
+
+async def test_the_trigger_reserves_under_its_task_instances_prompt() -> None:
+    clock = FakeClock()
+    trigger = make_trigger(clock, refusals=0, map_index=4)
+    trigger.task_instance = SimpleNamespace(dag_id="d", run_id="r", task_id="g.submit", map_index=4)  # type: ignore[assignment]
+    assert (await first_event(trigger))["status"] == "capacity"
+    assert list(room_for(CONN).reserved) == [("d", "r", 4)]
+
+
 def test_a_reservation_lapses_when_no_job_trigger_starts_here() -> None:
     room = CapacityRoom()
     first, second = (room.join(since=0.0, map_index=i, not_before=0.0, refused=False) for i in range(2))
@@ -138,6 +176,21 @@ def test_once_jobs_were_seen_end_a_reservation_lasts_as_long_as_they_took() -> N
     assert room.next_check(second, 100.0, limit=1) == 100.0 + HANDOFF_SECONDS + 5.0
 
 
+def test_a_reservation_lasts_as_long_as_admission_to_a_jobs_end_took() -> None:
+    """In the chain the sensor, and so the job trigger, starts long after the submit: the account's
+    slot is held from the submit on, so the estimate counts from the admission, not the trigger."""
+    room = CapacityRoom()
+    first, second, third = (
+        room.join(since=0.0, map_index=i, not_before=0.0, refused=False) for i in range(3)
+    )
+    room.admit(first, now=100.0, grace=10.0)
+    room.job_started("job-of-first", now=109.0)  # its sensor deferred 9 s after the admission
+    room.job_ended("job-of-first", now=112.0)  # watched for 3 s, held the account for 12
+    assert room.reservation_seconds() == 12.0
+    room.admit(second, now=120.0, grace=10.0)
+    assert room.next_check(third, 120.0, limit=1) == 132.0
+
+
 def test_a_refused_task_gives_its_reservation_up_and_holds_the_room_back_for_its_backoff() -> None:
     room = CapacityRoom()
     first, second = (room.join(since=0.0, map_index=i, not_before=0.0, refused=False) for i in range(2))
@@ -149,6 +202,51 @@ def test_a_refused_task_gives_its_reservation_up_and_holds_the_room_back_for_its
     assert not room.may_try(again, 104.0, limit=2)  # no blind try before its backoff
     assert room.next_check(again, 104.0, limit=2) == 105.0
     assert room.may_try(again, 105.0, limit=2)
+
+
+def test_a_refusal_while_a_job_runs_here_teaches_the_room_its_share_of_the_account() -> None:
+    """Two triggerers each see about half of a batch's jobs: a room refused while it held one job
+    keeps to one (the other triggerer holds the rest) instead of probing on every backoff."""
+    room = CapacityRoom()
+    room.job_started("z", now=80.0)
+    room.job_ended("z", now=85.0)  # admitted about a handoff before its trigger: 10 s in flight
+    room.job_started("a", now=90.0)
+    refused = room.join(since=0.0, map_index=3, not_before=105.0, now=100.0)
+    share_ends = 100.0 + SHARE_JOBS * 10.0
+    assert room.share(100.0, limit=2) == 1
+    assert not room.may_try(refused, 106.0, limit=2)  # its backoff passed, but the share is full
+    assert room.next_check(refused, 106.0, limit=2) == share_ends
+    room.job_ended("a", now=110.0)  # the room's own job freed its slot
+    assert room.may_try(refused, 110.0, limit=2)
+    room.admit(refused, now=110.0, grace=10.0)
+    room.job_started("b", now=112.0)  # its job: one running, the share is full again
+    fresh = room.join(since=1.0, map_index=4, not_before=0.0, refused=False)
+    assert not room.may_try(fresh, share_ends - 1.0, limit=2)
+    assert room.may_try(fresh, share_ends, limit=2)  # then it probes the full limit again
+
+
+def test_a_refusal_while_only_reservations_are_in_flight_teaches_the_share_too() -> None:
+    """In the chain a short job is often done before its sensor defers: the room then holds only
+    reservations, which count as its share."""
+    room = CapacityRoom()
+    room.job_started("z", now=80.0)
+    room.job_ended("z", now=85.0)
+    first, second = (room.join(since=0.0, map_index=i, not_before=0.0, refused=False) for i in range(2))
+    room.admit(first, now=90.0, grace=10.0)
+    room.admit(second, now=90.0, grace=10.0)
+    again = room.join(since=0.0, map_index=1, not_before=95.0, now=92.0)  # the second was refused
+    assert room.share(92.0, limit=2) == 1
+    assert not room.may_try(again, 95.0, limit=2)
+
+
+def test_a_refusal_before_a_job_ended_here_teaches_no_share() -> None:
+    """A batch's first submits go out before their job triggers start: a refusal then says nothing
+    about how the account is split."""
+    room = CapacityRoom()
+    room.job_started("a", now=99.0)
+    refused = room.join(since=0.0, map_index=2, not_before=105.0, now=100.0)
+    assert room.share(100.0, limit=2) == 2
+    assert room.may_try(refused, 105.0, limit=2)
 
 
 def test_a_fresh_waiter_waits_out_the_backoff_of_a_refusal_seen_in_the_room() -> None:
