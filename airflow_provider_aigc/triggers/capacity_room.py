@@ -26,7 +26,9 @@ with refusals (one per waiter per tick), so the waiters of one connection queue 
   lengths the room keeps to that share, so two triggerers splitting a batch each run about half of
   the account instead of each probing for all of it; then it tries the full limit again. A refusal
   before the room has seen a job end (a batch's first submits go out before their triggers start)
-  or with nothing in flight here teaches nothing;
+  or with nothing in flight here teaches nothing, and a share grows to the number of jobs the room
+  watches running at once (so one triggerer that learned too small a share from a later batch's
+  first submits unlearns it as soon as those jobs' triggers run);
 - it tries at once when one of those jobs ends, and otherwise once the room's backoff passes: the
   last refusal seen here plus a pause that grows with that task's refusals (jobs watched
   elsewhere, by another triggerer or another installation, end unseen). A task that queued before
@@ -137,6 +139,9 @@ class CapacityRoom:
             # Admitted elsewhere, or not at all: about a handoff ago.
             self._since.setdefault(job_id, self._admitted.pop(place, now - HANDOFF_SECONDS))
         self.running.add(job_id)
+        # The account holds this many of the room's jobs at once: its share is at least that (a
+        # lesson from a batch's first submits, whose triggers had not all started, unlearns here).
+        self._share = max(self._share, len(self.running))
         self._notify()
 
     def job_ended(self, job_id: str, now: float | None = None) -> None:

@@ -239,6 +239,21 @@ def test_a_refusal_while_only_reservations_are_in_flight_teaches_the_share_too()
     assert not room.may_try(again, 95.0, limit=2)
 
 
+def test_a_share_grows_to_the_jobs_the_room_watches_running_at_once() -> None:
+    """One triggerer, a later batch: its first submits go out unseen, so a refusal then teaches too
+    small a share; once both first jobs' triggers run, the room knows it holds the whole account."""
+    room = CapacityRoom()
+    room.job_started("earlier-batch", now=0.0)
+    room.job_ended("earlier-batch", now=5.0)
+    room.job_started("first", now=99.0)
+    refused = room.join(since=90.0, map_index=2, not_before=105.0, now=100.0)
+    assert room.share(100.0, limit=2) == 1
+    room.job_started("second", now=101.0)
+    assert room.share(101.0, limit=2) == 2
+    room.job_ended("first", now=108.0)
+    assert room.may_try(refused, 108.0, limit=2)
+
+
 def test_a_refusal_before_a_job_ended_here_teaches_no_share() -> None:
     """A batch's first submits go out before their job triggers start: a refusal then says nothing
     about how the account is split."""
