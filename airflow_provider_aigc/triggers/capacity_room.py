@@ -22,13 +22,13 @@ with refusals (one per waiter per tick), so the waiters of one connection queue 
   the trigger) starts well after the submit, while the vendor's job, and the account's slot, run
   from the submit on;
 - a refusal teaches the room its *share* of the account: the jobs and reservations it held then
-  (other triggerers or installations hold the rest). For ``SHARE_JOBS`` reservation
-  lengths the room keeps to that share, so two triggerers splitting a batch each run about half of
-  the account instead of each probing for all of it; then it tries the full limit again. A refusal
-  before the room has seen a job end (a batch's first submits go out before their triggers start)
-  or with nothing in flight here teaches nothing, and a share grows to the number of jobs the room
-  watches running at once (so one triggerer that learned too small a share from a later batch's
-  first submits unlearns it as soon as those jobs' triggers run);
+  (other triggerers or installations hold the rest), at least one and less than the limit. The
+  refused task may come back to any triggerer, not the one that admitted it, so a room that held
+  nothing learns a share of one too. For ``SHARE_JOBS`` reservation lengths the room keeps to its
+  share, so two triggerers splitting a batch each run about half of the account instead of each
+  probing for all of it; then it tries the full limit again. A refusal before a job of the same
+  DAG run ended in the room teaches nothing: a batch's first submits go out before their job
+  triggers start, so the room cannot yet tell who holds what;
 - it tries at once when one of those jobs ends, and otherwise once the room's backoff passes: the
   last refusal seen here plus a pause that grows with that task's refusals (jobs watched
   elsewhere, by another triggerer or another installation, end unseen). A task that queued before
@@ -69,6 +69,8 @@ RESERVATION_SECONDS = 30.0
 HANDOFF_SECONDS = 5.0
 # How many recent jobs' admission-to-end times the reservation is estimated from.
 DURATION_SAMPLES = 20
+# How many DAG runs a room remembers having seen a job of end (the share's evidence).
+RUNS_REMEMBERED = 64
 # How long a share learned from a refusal holds, in reservation lengths (about that many jobs of
 # the room, one after another): then the room probes the full limit again. The refusal of that
 # probe may reach another triggerer's room, so a probe costs about two refusals: every 30 jobs
@@ -91,6 +93,11 @@ class Ticket:
     def place(self) -> Hashable:
         """Whose reservation this ticket holds once admitted: its prompt, else its place."""
         return (self.since, self.map_index) if self.prompt is None else self.prompt
+
+
+def run_of(prompt: Hashable) -> Hashable:
+    """The DAG run of a prompt (None: a trigger outside a task)."""
+    return prompt[:2] if isinstance(prompt, tuple) else None
 
 
 def prompt_of(task_instance: object) -> Hashable:
@@ -120,8 +127,10 @@ class CapacityRoom:
         self._freed = False
         self._next_try_at = 0.0
         self._blocked_until = 0.0
-        self._share = 0  # jobs this room may keep in flight, learned from a refusal (0: none learned)
-        self._share_until = 0.0
+        self._share = 0  # jobs this room held at the last refusal it learned from
+        self._share_until = 0.0  # the share holds until then
+        self._run_of: dict[str, Hashable] = {}  # watched job -> its DAG run
+        self._runs_ended: dict[Hashable, None] = {}  # DAG runs a watched job of ended (oldest first)
         self._changed = asyncio.Event()
         self._serial = itertools.count()
 
@@ -138,10 +147,8 @@ class CapacityRoom:
             self.reserved.pop(place, None)
             # Admitted elsewhere, or not at all: about a handoff ago.
             self._since.setdefault(job_id, self._admitted.pop(place, now - HANDOFF_SECONDS))
+            self._run_of[job_id] = run_of(prompt)
         self.running.add(job_id)
-        # The account holds this many of the room's jobs at once: its share is at least that (a
-        # lesson from a batch's first submits, whose triggers had not all started, unlearns here).
-        self._share = max(self._share, len(self.running))
         self._notify()
 
     def job_ended(self, job_id: str, now: float | None = None) -> None:
@@ -149,6 +156,12 @@ class CapacityRoom:
         since = self._since.pop(job_id, None)
         if since is not None:
             self._durations.append((time.time() if now is None else now) - since)
+        if job_id in self._run_of:
+            run = self._run_of.pop(job_id)
+            self._runs_ended.pop(run, None)
+            self._runs_ended[run] = None  # the most recent last
+            while len(self._runs_ended) > RUNS_REMEMBERED:
+                del self._runs_ended[next(iter(self._runs_ended))]
         if job_id in self.running:
             self.running.discard(job_id)
             self._freed = True
@@ -182,7 +195,10 @@ class CapacityRoom:
         self._admitted.pop(ticket.place, None)
         if refused:
             self._blocked_until = max(self._blocked_until, not_before)
-            self._learn_share(time.time() if now is None else now)
+            if run_of(prompt) in self._runs_ended:
+                now = time.time() if now is None else now
+                self._share = self.in_flight(now)
+                self._share_until = now + SHARE_JOBS * self.reservation_seconds()
         self.waiters.append(ticket)
         self.waiters.sort()
         self._notify()
@@ -203,18 +219,10 @@ class CapacityRoom:
         self._admitted = {place: at for place, at in self._admitted.items() if place in self.reserved}
         return len(self.running) + len(self.reserved)
 
-    def _learn_share(self, now: float) -> None:
-        """After a refusal: what this room held is its share, once a job ended here (before that,
-        the batch's first submits may be in flight unseen)."""
-        held = self.in_flight(now) if self._durations else 0
-        if held:
-            self._share = held
-            self._share_until = now + SHARE_JOBS * self.reservation_seconds()
-
     def share(self, now: float, limit: int) -> int:
-        """How many jobs this room may keep in flight: the account's limit, or less while a share
-        learned from a refusal holds."""
-        return min(limit, self._share) if now < self._share_until else limit
+        """How many jobs this room may keep in flight: the account's limit, or while a share learned
+        from a refusal holds, what the room held then (at least one, less than the limit)."""
+        return max(1, min(self._share, limit - 1)) if now < self._share_until else limit
 
     def may_try(self, ticket: Ticket, now: float, limit: int | None) -> bool:
         """Whether ``ticket``'s task may send its submit now."""
@@ -229,7 +237,7 @@ class CapacityRoom:
         elif self.in_flight(now) >= self.share(now, limit):
             # Full: a watched job's end (a change), a reservation lapsing or the share's end can help.
             wakes = [min(self.reserved.values())] if self.reserved and len(self.running) < limit else []
-            if now < self._share_until and self._share < limit:
+            if now < self._share_until:
                 wakes.append(self._share_until)
             return min(wakes) if wakes else None
         else:

@@ -239,19 +239,35 @@ def test_a_refusal_while_only_reservations_are_in_flight_teaches_the_share_too()
     assert not room.may_try(again, 95.0, limit=2)
 
 
-def test_a_share_grows_to_the_jobs_the_room_watches_running_at_once() -> None:
-    """One triggerer, a later batch: its first submits go out unseen, so a refusal then teaches too
-    small a share; once both first jobs' triggers run, the room knows it holds the whole account."""
+def test_a_refusal_in_a_batch_none_of_whose_jobs_ended_here_teaches_no_share() -> None:
+    """One triggerer, a later batch: its first submits go out before their triggers start, so a
+    refusal then says nothing about a split, although jobs of an earlier batch ended here."""
     room = CapacityRoom()
-    room.job_started("earlier-batch", now=0.0)
+    room.job_started("earlier-batch", now=0.0, prompt=("d", "run-1", 0))
     room.job_ended("earlier-batch", now=5.0)
-    room.job_started("first", now=99.0)
-    refused = room.join(since=90.0, map_index=2, not_before=105.0, now=100.0)
-    assert room.share(100.0, limit=2) == 1
-    room.job_started("second", now=101.0)
-    assert room.share(101.0, limit=2) == 2
-    room.job_ended("first", now=108.0)
-    assert room.may_try(refused, 108.0, limit=2)
+    room.job_started("first", now=99.0, prompt=("d", "run-2", 0))
+    refused = room.join(since=90.0, map_index=2, not_before=105.0, now=100.0, prompt=("d", "run-2", 2))
+    assert room.share(100.0, limit=2) == 2
+    assert room.may_try(refused, 105.0, limit=2)
+    room.job_ended("first", now=106.0)  # now a job of run-2 ended here: the next refusal teaches
+    room.job_started("second", now=107.0, prompt=("d", "run-2", 1))
+    room.join(since=90.0, map_index=3, not_before=115.0, now=108.0, prompt=("d", "run-2", 3))
+    assert room.share(108.0, limit=2) == 1
+
+
+def test_a_room_that_held_nothing_learns_a_share_of_one() -> None:
+    """The refused task may come back to the other triggerer: that room learns too, and keeps to
+    one job so the two stop probing for the whole account."""
+    room = CapacityRoom()
+    room.job_started("z", now=80.0)
+    room.job_ended("z", now=85.0)
+    refused = room.join(since=0.0, map_index=3, not_before=95.0, now=90.0)
+    assert room.in_flight(90.0) == 0
+    assert room.share(90.0, limit=3) == 1
+    assert room.may_try(refused, 95.0, limit=3)  # nothing in flight here: it may try one
+    room.admit(refused, now=95.0, grace=10.0)
+    fresh = room.join(since=1.0, map_index=4, not_before=0.0, refused=False)
+    assert not room.may_try(fresh, 96.0, limit=3)
 
 
 def test_a_refusal_before_a_job_ended_here_teaches_no_share() -> None:
