@@ -78,6 +78,24 @@ RUNS_REMEMBERED = 64
 SHARE_JOBS = 30
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """An admitted task's slot: when it was admitted, and when the slot lapses unless its job's
+    trigger starts here first."""
+
+    admitted: float
+    until: float
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A job watched here: when its task was admitted (or about a handoff before its trigger
+    started, when admitted elsewhere) and its DAG run."""
+
+    since: float
+    run: Hashable
+
+
 @dataclass(order=True)
 class Ticket:
     """One waiting task's place: by the window of its first refusal, its map index, the refusal."""
@@ -119,17 +137,14 @@ class CapacityRoom:
     def __init__(self) -> None:
         self.running: set[str] = set()
         self.waiters: list[Ticket] = []
-        # Admitted tasks (by their ticket's place) -> when their reservation lapses.
-        self.reserved: dict[Hashable, float] = {}
-        self._admitted: dict[Hashable, float] = {}  # reserved place -> when it was admitted
-        self._since: dict[str, float] = {}  # watched job -> when its task was admitted (epoch s)
+        self.reserved: dict[Hashable, Reservation] = {}  # by the admitted ticket's place
+        self._watched: dict[str, Watched] = {}  # by job id
         self._durations: deque[float] = deque(maxlen=DURATION_SAMPLES)
         self._freed = False
         self._next_try_at = 0.0
         self._blocked_until = 0.0
         self._share = 0  # jobs this room held at the last refusal it learned from
         self._share_until = 0.0  # the share holds until then
-        self._run_of: dict[str, Hashable] = {}  # watched job -> its DAG run
         self._runs_ended: dict[Hashable, None] = {}  # DAG runs a watched job of ended (oldest first)
         self._changed = asyncio.Event()
         self._serial = itertools.count()
@@ -142,24 +157,22 @@ class CapacityRoom:
         now = time.time() if now is None else now
         if job_id not in self.running:
             place = prompt
-            if prompt is None and self._admitted:
-                place = min(self._admitted, key=self._admitted.__getitem__)
-            self.reserved.pop(place, None)
+            if prompt is None and self.reserved:
+                place = min(self.reserved, key=lambda key: self.reserved[key].admitted)
+            taken = self.reserved.pop(place, None)
             # Admitted elsewhere, or not at all: about a handoff ago.
-            self._since.setdefault(job_id, self._admitted.pop(place, now - HANDOFF_SECONDS))
-            self._run_of[job_id] = run_of(prompt)
+            since = now - HANDOFF_SECONDS if taken is None else taken.admitted
+            self._watched[job_id] = Watched(since, run_of(prompt))
         self.running.add(job_id)
         self._notify()
 
     def job_ended(self, job_id: str, now: float | None = None) -> None:
         """A watched job finished (or its trigger stopped): a slot may be free at once."""
-        since = self._since.pop(job_id, None)
-        if since is not None:
-            self._durations.append((time.time() if now is None else now) - since)
-        if job_id in self._run_of:
-            run = self._run_of.pop(job_id)
-            self._runs_ended.pop(run, None)
-            self._runs_ended[run] = None  # the most recent last
+        watched = self._watched.pop(job_id, None)
+        if watched is not None:
+            self._durations.append((time.time() if now is None else now) - watched.since)
+            self._runs_ended.pop(watched.run, None)
+            self._runs_ended[watched.run] = None  # the most recent last
             while len(self._runs_ended) > RUNS_REMEMBERED:
                 del self._runs_ended[next(iter(self._runs_ended))]
         if job_id in self.running:
@@ -192,7 +205,6 @@ class CapacityRoom:
         window = math.floor(since / ORDER_WINDOW_SECONDS)
         ticket = Ticket(window, map_index, since, next(self._serial), not_before, prompt)
         self.reserved.pop(ticket.place, None)  # a refused task gives its reservation up
-        self._admitted.pop(ticket.place, None)
         if refused:
             self._blocked_until = max(self._blocked_until, not_before)
             if run_of(prompt) in self._runs_ended:
@@ -215,8 +227,7 @@ class CapacityRoom:
 
     def in_flight(self, now: float) -> int:
         """Watched jobs plus live reservations (lapsed ones are dropped)."""
-        self.reserved = {place: until for place, until in self.reserved.items() if until > now}
-        self._admitted = {place: at for place, at in self._admitted.items() if place in self.reserved}
+        self.reserved = {place: held for place, held in self.reserved.items() if held.until > now}
         return len(self.running) + len(self.reserved)
 
     def share(self, now: float, limit: int) -> int:
@@ -236,7 +247,8 @@ class CapacityRoom:
             at = max(self._next_try_at, -math.inf if self._freed else ticket.not_before)
         elif self.in_flight(now) >= self.share(now, limit):
             # Full: a watched job's end (a change), a reservation lapsing or the share's end can help.
-            wakes = [min(self.reserved.values())] if self.reserved and len(self.running) < limit else []
+            lapses = (held.until for held in self.reserved.values())
+            wakes = [min(lapses)] if self.reserved and len(self.running) < limit else []
             if now < self._share_until:
                 wakes.append(self._share_until)
             return min(wakes) if wakes else None
@@ -249,8 +261,7 @@ class CapacityRoom:
         whose limit is unknown, the next head waits ``grace`` seconds)."""
         self._freed = False
         self._next_try_at = now + grace
-        self.reserved[ticket.place] = now + self.reservation_seconds()
-        self._admitted[ticket.place] = now
+        self.reserved[ticket.place] = Reservation(now, now + self.reservation_seconds())
         self.leave(ticket)
 
     def changed(self) -> Coroutine[Any, Any, bool]:
