@@ -21,11 +21,8 @@ with refusals (one per waiter per tick), so the waiters of one connection queue 
   from the admission, not from the job trigger's start, because in the chain the sensor (and so
   the trigger) starts well after the submit, while the vendor's job, and the account's slot, run
   from the submit on;
-- a refusal teaches the room its *share* of the account: the jobs it had admitted and still held
-  then (its reservations and the watched jobs that took one; other triggerers or installations hold
-  the rest), at least one and less than the limit. Only the room's own admissions count against
-  its share: a job another triggerer admitted counts against the account's limit here but belongs
-  to that triggerer's share, so the shares of two triggerers add up to the account. The
+- a refusal teaches the room its *share* of the account: the jobs and reservations it held then
+  (other triggerers or installations hold the rest), at least one and less than the limit. The
   refused task may come back to any triggerer, not the one that admitted it, so a room that held
   nothing learns a share of one too. For ``SHARE_JOBS`` reservation lengths the room keeps to its
   share, so two triggerers splitting a batch each run about half of the account instead of each
@@ -93,11 +90,10 @@ class Reservation:
 @dataclass(frozen=True)
 class Watched:
     """A job watched here: when its task was admitted (or about a handoff before its trigger
-    started, when admitted elsewhere), its DAG run, and whether this room admitted it."""
+    started, when admitted elsewhere) and its DAG run."""
 
     since: float
     run: Hashable
-    own: bool
 
 
 @dataclass(order=True)
@@ -166,7 +162,7 @@ class CapacityRoom:
             taken = self.reserved.pop(place, None)
             # Admitted elsewhere, or not at all: about a handoff ago.
             since = now - HANDOFF_SECONDS if taken is None else taken.admitted
-            self._watched[job_id] = Watched(since, run_of(prompt), own=taken is not None)
+            self._watched[job_id] = Watched(since, run_of(prompt))
         self.running.add(job_id)
         self._notify()
 
@@ -213,7 +209,7 @@ class CapacityRoom:
             self._blocked_until = max(self._blocked_until, not_before)
             if run_of(prompt) in self._runs_ended:
                 now = time.time() if now is None else now
-                self._share = self.own_in_flight(now)
+                self._share = self.in_flight(now)
                 self._share_until = now + SHARE_JOBS * self.reservation_seconds()
         self.waiters.append(ticket)
         self.waiters.sort()
@@ -234,15 +230,9 @@ class CapacityRoom:
         self.reserved = {place: held for place, held in self.reserved.items() if held.until > now}
         return len(self.running) + len(self.reserved)
 
-    def own_in_flight(self, now: float) -> int:
-        """What this room admitted and still holds: its live reservations and the watched jobs that
-        took one (the jobs that count against its share)."""
-        self.in_flight(now)  # drops lapsed reservations
-        return len(self.reserved) + sum(watched.own for watched in self._watched.values())
-
     def share(self, now: float, limit: int) -> int:
-        """How many of its own admissions this room may keep in flight: the account's limit, or while
-        a share learned from a refusal holds, what it held then (at least one, below the limit)."""
+        """How many jobs this room may keep in flight: the account's limit, or while a share learned
+        from a refusal holds, what the room held then (at least one, less than the limit)."""
         return max(1, min(self._share, limit - 1)) if now < self._share_until else limit
 
     def may_try(self, ticket: Ticket, now: float, limit: int | None) -> bool:
@@ -255,7 +245,7 @@ class CapacityRoom:
             return None
         if limit is None:
             at = max(self._next_try_at, -math.inf if self._freed else ticket.not_before)
-        elif self.in_flight(now) >= limit or self.own_in_flight(now) >= self.share(now, limit):
+        elif self.in_flight(now) >= self.share(now, limit):
             # Full: a watched job's end (a change), a reservation lapsing or the share's end can help.
             lapses = (held.until for held in self.reserved.values())
             wakes = [min(lapses)] if self.reserved and len(self.running) < limit else []

@@ -210,8 +210,7 @@ def test_a_refusal_while_a_job_runs_here_teaches_the_room_its_share_of_the_accou
     room = CapacityRoom()
     room.job_started("z", now=80.0)
     room.job_ended("z", now=85.0)  # admitted about a handoff before its trigger: 10 s in flight
-    room.admit(room.join(since=0.0, map_index=2, not_before=0.0, refused=False), now=89.0, grace=10.0)
-    room.job_started("a", now=90.0)  # the job this room admitted
+    room.job_started("a", now=90.0)
     refused = room.join(since=0.0, map_index=3, not_before=105.0, now=100.0)
     share_ends = 100.0 + SHARE_JOBS * 10.0
     assert room.share(100.0, limit=2) == 1
@@ -224,42 +223,6 @@ def test_a_refusal_while_a_job_runs_here_teaches_the_room_its_share_of_the_accou
     fresh = room.join(since=1.0, map_index=4, not_before=0.0, refused=False)
     assert not room.may_try(fresh, share_ends - 1.0, limit=2)
     assert room.may_try(fresh, share_ends, limit=2)  # then it probes the full limit again
-
-
-def test_only_the_rooms_own_admissions_count_against_its_share() -> None:
-    """A job the other triggerer admitted counts against the account's limit here, but belongs to
-    that triggerer's share: counting it here too would leave each room below its half."""
-    room = CapacityRoom()
-    room.job_started("z", now=80.0)
-    room.job_ended("z", now=85.0)
-    room.admit(room.join(since=0.0, map_index=0, not_before=0.0, refused=False), now=89.0, grace=10.0)
-    room.job_started("own", now=90.0)  # takes the reservation: this room's admission
-    refused = room.join(since=0.0, map_index=3, not_before=95.0, now=91.0)
-    assert room.share(91.0, limit=3) == 1
-    room.job_ended("own", now=96.0)
-    room.job_started("theirs", now=96.0, prompt=("d", "r", 7))  # the other room admitted it
-    assert room.in_flight(96.0) == 1
-    assert room.own_in_flight(96.0) == 0
-    assert room.may_try(refused, 96.0, limit=3)  # its share is free, the account has room
-    room.admit(refused, now=96.0, grace=10.0)
-    fresh = room.join(since=1.0, map_index=4, not_before=0.0, refused=False)
-    assert not room.may_try(fresh, 97.0, limit=3)  # its one own admission fills its share
-    room.job_started("theirs-too", now=97.0, prompt=("d", "r", 8))
-    room.job_ended("theirs", now=97.0)
-    room.job_ended("theirs-too", now=97.0)
-    assert room.own_in_flight(97.0) == 1  # the other room's jobs ending free nothing of its share
-    assert not room.may_try(fresh, 97.0, limit=3)
-
-
-def test_jobs_the_other_triggerer_admitted_still_count_against_the_accounts_limit() -> None:
-    room = CapacityRoom()
-    room.job_started("theirs-1", now=90.0)
-    room.job_started("theirs-2", now=90.0)
-    waiter = room.join(since=0.0, map_index=0, not_before=0.0, refused=False)
-    assert room.own_in_flight(91.0) == 0
-    assert not room.may_try(waiter, 91.0, limit=2)
-    room.job_ended("theirs-1", now=92.0)
-    assert room.may_try(waiter, 92.0, limit=2)
 
 
 def test_a_refusal_while_only_reservations_are_in_flight_teaches_the_share_too() -> None:
