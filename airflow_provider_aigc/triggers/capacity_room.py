@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine, Hashable
+    from collections.abc import Coroutine, Hashable, KeysView
 
 # Refusals this close together are one burst: their tasks queue by map index.
 ORDER_WINDOW_SECONDS = 60.0
@@ -135,7 +135,6 @@ class CapacityRoom:
     """The waiters and the watched jobs of one connection in this process."""
 
     def __init__(self) -> None:
-        self.running: set[str] = set()
         self.waiters: list[Ticket] = []
         self.reserved: dict[Hashable, Reservation] = {}  # by the admitted ticket's place
         self._watched: dict[str, Watched] = {}  # by job id
@@ -155,7 +154,7 @@ class CapacityRoom:
         """A watched job: it takes its prompt's reservation, if this room admitted it (with the
         prompt unknown, the oldest reservation, whose task it likely is)."""
         now = time.time() if now is None else now
-        if job_id not in self.running:
+        if job_id not in self._watched:
             place = prompt
             if prompt is None and self.reserved:
                 place = min(self.reserved, key=lambda key: self.reserved[key].admitted)
@@ -163,7 +162,6 @@ class CapacityRoom:
             # Admitted elsewhere, or not at all: about a handoff ago.
             since = now - HANDOFF_SECONDS if taken is None else taken.admitted
             self._watched[job_id] = Watched(since, run_of(prompt))
-        self.running.add(job_id)
         self._notify()
 
     def job_ended(self, job_id: str, now: float | None = None) -> None:
@@ -175,10 +173,13 @@ class CapacityRoom:
             self._runs_ended[watched.run] = None  # the most recent last
             while len(self._runs_ended) > RUNS_REMEMBERED:
                 del self._runs_ended[next(iter(self._runs_ended))]
-        if job_id in self.running:
-            self.running.discard(job_id)
             self._freed = True
             self._notify()
+
+    @property
+    def running(self) -> KeysView[str]:
+        """The ids of the jobs watched here."""
+        return self._watched.keys()
 
     def reservation_seconds(self) -> float:
         """How long an admitted task counts as in flight unless its job trigger starts here: its
